@@ -1,0 +1,1 @@
+"""Flax Linen modules; every one is pure: `model.apply(params, x)`."""

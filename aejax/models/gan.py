@@ -1,0 +1,72 @@
+"""GAN generators and discriminators: MLPs for 2-D mixtures, DCGAN for 28x28 images.
+
+`num_classes > 0` makes either one class-conditional (one-hot label concatenated / projected).
+"""
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def _with_label(h, labels, num_classes):
+  if num_classes == 0:
+    return h
+  return jnp.concatenate([h, jax.nn.one_hot(labels, num_classes, dtype=h.dtype)], axis=-1)
+
+
+class MLPGenerator(nn.Module):
+  """z [B, latent] -> x [B, out_dim]."""
+  out_dim: int = 2
+  hidden: Sequence[int] = (128, 128)
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, z, labels=None):
+    h = _with_label(z, labels, self.num_classes)
+    for width in self.hidden:
+      h = nn.relu(nn.Dense(width)(h))
+    return nn.Dense(self.out_dim)(h)
+
+
+class MLPDiscriminator(nn.Module):
+  """x [B, in_dim * pack] -> logits [B]. PacGAN packing is done by the loss, which reshapes."""
+  hidden: Sequence[int] = (128, 128)
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, x, labels=None):
+    h = _with_label(x.reshape((x.shape[0], -1)), labels, self.num_classes)
+    for width in self.hidden:
+      h = nn.leaky_relu(nn.Dense(width)(h), 0.2)
+    return nn.Dense(1)(h)[:, 0]
+
+
+class DCGANGenerator(nn.Module):
+  """z [B, latent] -> logits [B, 28, 28, C] (apply sigmoid for pixels)."""
+  channels: int = 1
+  base: int = 64
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, z, labels=None, train: bool = True):
+    h = _with_label(z, labels, self.num_classes)
+    h = nn.Dense(7 * 7 * 2 * self.base)(h)
+    h = nn.relu(nn.LayerNorm()(h)).reshape((z.shape[0], 7, 7, 2 * self.base))
+    h = nn.ConvTranspose(self.base, (4, 4), strides=(2, 2), padding="SAME")(h)
+    h = nn.relu(nn.LayerNorm()(h))
+    return nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding="SAME")(h)
+
+
+class DCGANDiscriminator(nn.Module):
+  """x [B, 28, 28, C] in [0, 1] -> logits [B]."""
+  base: int = 64
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, x, labels=None):
+    h = nn.leaky_relu(nn.Conv(self.base, (4, 4), strides=(2, 2), padding="SAME")(2 * x - 1), 0.2)
+    h = nn.leaky_relu(nn.Conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
+    h = _with_label(h.reshape((x.shape[0], -1)), labels, self.num_classes)
+    return nn.Dense(1)(h)[:, 0]

@@ -1,0 +1,120 @@
+"""Running one step on one device or many: `jit`, `pmap` or `mesh`, picked by a config switch.
+
+- "jit": one device.
+- "pmap": `jax.pmap(step, axis_name=AXIS)`; state replicated over local devices; batches shaped
+  [local_devices, per_device, ...]; the step `lax.pmean`s gradients and metrics.
+- "mesh": the path JAX recommends for pods: the same single-device step under `jax.jit`, the batch
+  sharded over a 1-D `Mesh` of all devices with `NamedSharding`, the state replicated; XLA inserts
+  the gradient all-reduce.
+Across hosts, each process feeds its own slice of every global batch (see `host_slice`).
+"""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+AXIS = "batch"
+MODES = ("jit", "pmap", "mesh")
+
+
+def maybe_initialize_distributed() -> bool:
+  """Call `jax.distributed.initialize()` when launched under a cluster (or AEJAX_COORDINATOR set).
+
+  Returns True if this is a multi-process run. Safe to call more than once.
+  """
+  if jax.process_count() > 1 or getattr(maybe_initialize_distributed, "_done", False):
+    return jax.process_count() > 1
+  cluster_env = ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "TPU_WORKER_HOSTNAMES", "AEJAX_COORDINATOR")
+  if any(v in os.environ for v in cluster_env):
+    if "AEJAX_COORDINATOR" in os.environ:
+      jax.distributed.initialize(os.environ["AEJAX_COORDINATOR"],
+                                 int(os.environ["AEJAX_NUM_PROCESSES"]),
+                                 int(os.environ["AEJAX_PROCESS_ID"]))
+    else:
+      jax.distributed.initialize()
+    maybe_initialize_distributed._done = True
+  return jax.process_count() > 1
+
+
+def check_mode(mode: str):
+  if mode not in MODES:
+    raise ValueError(f"parallel mode must be one of {MODES}, got {mode!r}")
+
+
+def axis_name(mode: str) -> str | None:
+  """The axis name the step factory needs: only pmap steps reduce explicitly."""
+  check_mode(mode)
+  return AXIS if mode == "pmap" else None
+
+
+def _mesh() -> Mesh:
+  return Mesh(np.array(jax.devices()), (AXIS,))
+
+
+def compile_step(step, mode: str, donate: bool = True):
+  """Wrap a pure step for the mode; the state argument (0) is donated to save a copy."""
+  check_mode(mode)
+  donate_argnums = (0,) if donate else ()
+  if mode == "pmap":
+    return jax.pmap(step, axis_name=AXIS, donate_argnums=donate_argnums)
+  if mode == "mesh":
+    replicated = NamedSharding(_mesh(), P())
+    return jax.jit(step, donate_argnums=donate_argnums, out_shardings=replicated)
+  return jax.jit(step, donate_argnums=donate_argnums)
+
+
+def put_state(state, mode: str):
+  """Place a host/single-device state for the mode (replicated for pmap and mesh)."""
+  check_mode(mode)
+  if mode == "pmap":
+    n = jax.local_device_count()
+    return jax.tree.map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n, *jnp.shape(x))), state)
+  if mode == "mesh":
+    return jax.device_put(state, NamedSharding(_mesh(), P()))
+  return jax.device_put(state)
+
+
+def get_state(state, mode: str):
+  """Inverse of put_state: one copy of the state (the first replica under pmap)."""
+  check_mode(mode)
+  if mode == "pmap":
+    return jax.tree.map(lambda x: x[0], state)
+  return state
+
+
+def host_slice(global_batch_size: int) -> slice:
+  """This process's rows of a global batch (all processes draw the same global indices)."""
+  if global_batch_size % jax.process_count():
+    raise ValueError(f"batch size {global_batch_size} is not divisible by the "
+                     f"{jax.process_count()} processes")
+  per_host = global_batch_size // jax.process_count()
+  return slice(jax.process_index() * per_host, (jax.process_index() + 1) * per_host)
+
+
+def check_batch_size(global_batch_size: int, mode: str):
+  """Fail early, naming the fix, if the batch does not split evenly over devices."""
+  n = jax.device_count()
+  if mode != "jit" and global_batch_size % n:
+    raise ValueError(f"batch_size={global_batch_size} must be divisible by the {n} devices in "
+                     f"parallel mode {mode!r}; set batch_size to a multiple of {n}")
+
+
+def put_batch(local_batch, mode: str):
+  """Shape this host's rows of a global batch for the mode.
+
+  pmap: [local_devices, per_device, ...]; mesh: a global array sharded along the batch axis.
+  """
+  check_mode(mode)
+  if mode == "pmap":
+    n = jax.local_device_count()
+    return jax.tree.map(lambda x: x.reshape((n, x.shape[0] // n, *x.shape[1:])), local_batch)
+  if mode == "mesh":
+    sharding = NamedSharding(_mesh(), P(AXIS))
+    if jax.process_count() == 1:
+      return jax.device_put(local_batch, sharding)
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
+                        local_batch)
+  return local_batch

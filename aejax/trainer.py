@@ -1,0 +1,162 @@
+"""The one training loop: on-device data, per-epoch shuffles, checkpoints, metrics, NaN guard.
+
+Every experiment trains through `fit`; only the step (a pure function) differs.
+"""
+
+import json
+import math
+import pathlib
+import signal
+import sys
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from aejax import parallel
+from aejax.checkpoint import Checkpointer
+
+
+class NonFiniteLossError(FloatingPointError):
+  """Raised when a training metric becomes NaN or inf; the last good checkpoint is kept."""
+
+
+class DeviceData:
+  """A whole (MNIST-scale) dataset kept on device, served as shuffled global batches.
+
+  Batch i of epoch e is fixed by (seed, e, i), so a resumed run sees exactly the batches an
+  uninterrupted one would. Every process draws the same global indices and keeps its own slice.
+  """
+
+  def __init__(self, arrays: dict, batch_size: int, seed: int, mode: str = "jit"):
+    sizes = {k: len(v) for k, v in arrays.items()}
+    n = next(iter(sizes.values()))
+    if len(set(sizes.values())) != 1:
+      raise ValueError(f"arrays have different lengths: {sizes}")
+    if batch_size > n:
+      raise ValueError(f"batch_size={batch_size} exceeds the {n} training examples; lower batch_size")
+    parallel.check_batch_size(batch_size, mode)
+    self.arrays = jax.device_put({k: np.asarray(v) for k, v in arrays.items()})
+    self.batch_size, self.seed, self.mode, self.n = batch_size, seed, mode, n
+    self.steps_per_epoch = n // batch_size  # drop the remainder: fixed shapes, one compile
+    self._rows = parallel.host_slice(batch_size)
+    self._perm_epoch, self._perm = None, None
+    self._gather = jax.jit(lambda arrays, idx: jax.tree.map(lambda a: a[idx], arrays))
+
+  def batch(self, step: int):
+    """The global batch for training step `step` (0-based), shaped for the parallel mode."""
+    epoch, i = divmod(int(step), self.steps_per_epoch)
+    if epoch != self._perm_epoch:
+      key = jax.random.fold_in(jax.random.PRNGKey(self.seed), epoch)
+      self._perm, self._perm_epoch = jax.random.permutation(key, self.n), epoch
+    idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size][self._rows]
+    return parallel.put_batch(self._gather(self.arrays, idx), self.mode)
+
+
+def _sigterm_flag():
+  flag = {"set": False}
+
+  def handler(signum, frame):
+    flag["set"] = True
+
+  try:
+    previous = signal.signal(signal.SIGTERM, handler)
+  except ValueError:  # not the main thread: no preemption handling
+    previous = None
+  return flag, previous
+
+
+def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str = "jit",
+        workdir=None, checkpoint_every: int = 0, keep: int = 3, log_every: int = 100,
+        desc: str = "train", eval_fn: Callable | None = None, progress: bool = True):
+  """Run `step_fn` until `state.step == num_steps`; returns (state, history).
+
+  step_fn: a pure step from aejax.train (not yet jitted); `fit` compiles it for `mode`.
+  workdir: if set, checkpoints go to workdir/checkpoints (resumed from the latest) and the
+    logged metrics are appended to workdir/metrics.jsonl.
+  eval_fn(state) -> dict is called at each log point (host side, on the unreplicated state).
+  SIGTERM saves a checkpoint and exits with status 143. A NaN/inf metric raises
+  NonFiniteLossError without saving, so the last good checkpoint stays the latest.
+  """
+  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints", keep) if workdir else None
+  if ckpt is not None:
+    restored = ckpt.restore(state)
+    if restored is not None:
+      state = restored
+  step = parallel.compile_step(step_fn, mode)
+  start = int(jax.device_get(state.step))
+  state = parallel.put_state(state, mode)
+  log_path = pathlib.Path(workdir) / "metrics.jsonl" if workdir else None
+  history, pending, last_good = [], [], start
+  flag, previous_handler = _sigterm_flag()
+  bar = tqdm(total=num_steps, initial=start, desc=desc, disable=None if progress else True, leave=False,
+             mininterval=2.0, file=sys.stderr)
+  t0 = time.perf_counter()
+  try:
+    for s in range(start, num_steps):
+      state, metrics = step(state, data.batch(s))
+      pending.append(metrics)
+      done = s + 1
+      at_log = done % log_every == 0 or done == num_steps
+      at_ckpt = ckpt is not None and checkpoint_every and done % checkpoint_every == 0
+      if at_log or at_ckpt or flag["set"]:
+        record = _summarise(pending, mode)
+        pending = []
+        bad = [k for k, v in record.items() if not math.isfinite(v)]
+        if bad:
+          where = f"; the last good checkpoint (step {ckpt.latest_step()}) is kept in {ckpt.directory}" if ckpt else ""
+          raise NonFiniteLossError(
+              f"{desc}: {', '.join(bad)} became non-finite at step {done}{where}. "
+              "Lower the learning rate (--set lr=...) or check the data.")
+        record.update(step=done, seconds=round(time.perf_counter() - t0, 3))
+        if eval_fn is not None and at_log:
+          record.update(eval_fn(parallel.get_state(state, mode)))
+        history.append(record)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k in ("loss", "d_loss", "g_loss")})
+        if log_path is not None and jax.process_index() == 0:
+          with open(log_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if ckpt is not None and (at_ckpt or flag["set"]):
+          ckpt.save(done, parallel.get_state(state, mode))
+          last_good = done
+        if flag["set"]:
+          raise SystemExit(143)
+      bar.update(1)
+  finally:
+    bar.close()
+    if previous_handler is not None:
+      signal.signal(signal.SIGTERM, previous_handler)
+  state = parallel.get_state(state, mode)
+  if ckpt is not None:
+    if last_good != num_steps and start != num_steps:
+      ckpt.save(num_steps, state)
+    ckpt.close()
+  return state, history
+
+
+def _summarise(metrics_list, mode):
+  """Mean of each metric over the steps since the last log (one device sync)."""
+  stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *metrics_list))
+  if mode == "pmap":
+    stacked = jax.tree.map(lambda x: x[:, 0], stacked)
+  return {k: float(np.mean(v)) for k, v in stacked.items()}
+
+
+def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr: float, seed: int,
+          tx=None, mode: str = "jit", workdir=None, log_every: int = 200, desc: str = "train",
+          checkpoint_every: int = 0):
+  """The common recipe: Adam(lr) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
+
+  Returns (state, history). For anything non-standard, build the state and step yourself and
+  call `fit`.
+  """
+  import optax
+  from aejax.train import create_train_state, make_train_step
+  state = create_train_state(params, tx if tx is not None else optax.adam(lr), seed)
+  step = make_train_step(loss_fn, parallel.axis_name(mode))
+  data = DeviceData(arrays, batch_size, seed, mode)
+  return fit(state, step, data, steps, mode=mode, workdir=workdir, log_every=log_every,
+             desc=desc, checkpoint_every=checkpoint_every)

@@ -1,0 +1,74 @@
+"""aejax command line: list, run experiments (qN or all), fetch data, build the report."""
+
+import argparse
+import sys
+import traceback
+
+from aejax import config as config_lib
+from aejax import experiment
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(prog="run.py", description=__doc__)
+  p.add_argument("command", help="list | q1..q8 | all | data | report")
+  p.add_argument("args", nargs="*", help="for data: fetch NAME")
+  p.add_argument("--profile", default="default", help="smoke | default | paper")
+  p.add_argument("--out", default="out", help="output directory (default: out)")
+  p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                 help="override a config key (repeatable)")
+  p.add_argument("--overwrite", action="store_true", help="replace existing results")
+  p.add_argument("--data-dir", default=None, help="where IDX files / prepared data sets live")
+  a = p.parse_args(argv)
+
+  if a.data_dir:
+    import os
+    os.environ["AEJAX_DATA_DIR"] = a.data_dir
+
+  if a.command == "list":
+    from experiments import EXPERIMENTS
+    for name in EXPERIMENTS:
+      print(f"{name.split('_')[0]:<4} {name:<22} {experiment.load(name).QUESTION}")
+    return 0
+  if a.command == "data":
+    if len(a.args) != 2 or a.args[0] != "fetch":
+      p.error("usage: run.py data fetch NAME")
+    from aejax import data
+    ds = data.fetch(a.args[1], a.data_dir)
+    print(f"{ds.name}: {len(ds.train_images)} train, {len(ds.test_images)} test, from {ds.source}")
+    return 0
+  if a.command == "report":
+    from aejax import report
+    print(report.write(a.out))
+    return 0
+
+  from experiments import EXPERIMENTS
+  keys = EXPERIMENTS if a.command == "all" else [a.command]
+  try:  # every config is checked before anything runs
+    plans = [(m, experiment.prepare(m, a.profile, a.sets if a.command != "all" else []))
+             for m in map(experiment.load, keys)]
+    if a.command == "all" and a.sets:
+      raise config_lib.ConfigError("--set applies to one experiment; run them one at a time")
+    dirs = [experiment.out_dir_for(m, a.out, a.overwrite) for m, _ in plans]
+  except (config_lib.ConfigError, experiment.ResultsExistError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  from aejax import parallel
+  parallel.maybe_initialize_distributed()
+  failed = []
+  for (module, cfg), path in zip(plans, dirs):
+    print(f"== {module.NAME} ({a.profile}) -> {path}", flush=True)
+    try:
+      metrics = experiment.execute(module, cfg, path, a.profile)
+      print(f"   done in {metrics['_meta']['wall_s']} s", flush=True)
+    except Exception as e:  # one failure must not hide the others' results
+      failed.append(module.NAME)
+      (path / "FAILED.txt").write_text(traceback.format_exc())
+      print(f"   FAILED: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+  if a.command == "all":
+    from aejax import report
+    print(report.write(a.out))
+  return 1 if failed else 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
