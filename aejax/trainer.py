@@ -155,6 +155,7 @@ def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr: flo
   """
   import optax
   from aejax.train import create_train_state, make_train_step
+  params = jax.tree.map(jnp.array, params)  # a copy: the compiled step donates its state's buffers
   state = create_train_state(params, tx if tx is not None else optax.adam(lr), seed)
   step = make_train_step(loss_fn, parallel.axis_name(mode))
   data = DeviceData(arrays, batch_size, seed, mode)
