@@ -129,7 +129,7 @@ def _from_tfds(name, ddir, download):
   out = {}
   for split in ("train", "test"):
     src = tfds.data_source(name, split=split, download=download, **kw)
-    items = src.__getitems__(range(len(src))) if hasattr(src, "__getitems__") else [src[i] for i in range(len(src))]
+    items = [src[i] for i in range(len(src))]  # decodes each record (PNG -> uint8 array)
     out[f"{split}_images"] = np.stack([np.asarray(it["image"]) for it in items])
     out[f"{split}_labels"] = np.asarray([it["label"] for it in items])
   return out
