@@ -45,16 +45,18 @@ def reconstruction(apply_fn: Callable, kind: str = "mse", noise_std: float = 0.0
   """Autoencoder loss: reconstruct the clean image from a (optionally) corrupted one.
 
   apply_fn(params, x) -> (logits, codes). kind "mse" compares sigmoid(logits) with x (mean over
-  pixels); "bce" is the Bernoulli NLL per image. l1_codes / kl_* add sparsity penalties on codes.
+  pixels); "bce" is the Bernoulli NLL per image; "mse_linear" compares the raw output with x (for
+  real-valued inputs, e.g. a lower layer's codes in greedy pretraining). l1_codes / kl_* add
+  sparsity penalties on codes.
   """
-  if kind not in ("mse", "bce"):
-    raise ValueError(f"reconstruction kind must be 'mse' or 'bce', got {kind!r}")
+  if kind not in ("mse", "bce", "mse_linear"):
+    raise ValueError(f"reconstruction kind must be 'mse', 'bce' or 'mse_linear', got {kind!r}")
 
   def loss_fn(params, batch, rng):
     x = to_float(batch["image"])
     logits, codes = apply_fn(params, corrupt(x, rng, noise_std, dropout))
-    mse = jnp.mean((jax.nn.sigmoid(logits) - x) ** 2)
-    recon = mse if kind == "mse" else bce_with_logits(logits, x).mean()
+    mse = jnp.mean(((logits if kind == "mse_linear" else jax.nn.sigmoid(logits)) - x) ** 2)
+    recon = bce_with_logits(logits, x).mean() if kind == "bce" else mse
     loss = recon
     metrics = {"recon_mse": mse}
     if l1_codes > 0:
