@@ -147,7 +147,7 @@ def _summarise(metrics_list, mode):
 
 def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr: float, seed: int,
           tx=None, mode: str = "jit", workdir=None, log_every: int = 200, desc: str = "train",
-          checkpoint_every: int = 0):
+          checkpoint_every: int = 0, eval_fn: Callable | None = None):
   """The common recipe: Adam(lr) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
 
   Returns (state, history). For anything non-standard, build the state and step yourself and
@@ -160,4 +160,25 @@ def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr: flo
   step = make_train_step(loss_fn, parallel.axis_name(mode))
   data = DeviceData(arrays, batch_size, seed, mode)
   return fit(state, step, data, steps, mode=mode, workdir=workdir, log_every=log_every,
-             desc=desc, checkpoint_every=checkpoint_every)
+             desc=desc, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
+
+
+def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, seed: int,
+                      kind: str = "mse", noise_std: float = 0.0, dropout: float = 0.0,
+                      l1_codes: float = 0.0, kl_target: float = 0.0, kl_weight: float = 0.0,
+                      mode: str = "jit", desc: str = "autoencoder", log_every: int = 200,
+                      eval_fn: Callable | None = None):
+  """Initialise `model` (an aejax Autoencoder) from `seed` and train it to reconstruct `images`.
+
+  The loss is losses.reconstruction with the given corruption/sparsity settings; images are
+  uint8 NHWC. eval_fn(state) -> dict is called every `log_every` steps (see `fit`).
+  Returns (params, history).
+  """
+  from aejax import losses
+  params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, *images.shape[1:]), jnp.float32))
+  loss_fn = losses.reconstruction(model.apply, kind=kind, noise_std=noise_std, dropout=dropout,
+                                  l1_codes=l1_codes, kl_target=kl_target, kl_weight=kl_weight)
+  state, history = train(params, loss_fn, {"image": images}, steps=steps, batch_size=batch_size,
+                         lr=lr, seed=seed, mode=mode, log_every=log_every, desc=desc,
+                         eval_fn=eval_fn)
+  return state.params, history
