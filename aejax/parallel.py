@@ -23,19 +23,17 @@ MODES = ("jit", "pmap", "mesh")
 def maybe_initialize_distributed() -> bool:
   """Call `jax.distributed.initialize()` when launched under a cluster (or AEJAX_COORDINATOR set).
 
-  Returns True if this is a multi-process run. Safe to call more than once.
+  Must run before anything touches the JAX backend. Returns True if this is a multi-process run.
+  Safe to call more than once.
   """
-  if jax.process_count() > 1 or getattr(maybe_initialize_distributed, "_done", False):
-    return jax.process_count() > 1
   cluster_env = ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "TPU_WORKER_HOSTNAMES", "AEJAX_COORDINATOR")
-  if any(v in os.environ for v in cluster_env):
+  if any(v in os.environ for v in cluster_env) and not jax.distributed.is_initialized():
     if "AEJAX_COORDINATOR" in os.environ:
       jax.distributed.initialize(os.environ["AEJAX_COORDINATOR"],
                                  int(os.environ["AEJAX_NUM_PROCESSES"]),
                                  int(os.environ["AEJAX_PROCESS_ID"]))
     else:
       jax.distributed.initialize()
-    maybe_initialize_distributed._done = True
   return jax.process_count() > 1
 
 
