@@ -33,7 +33,11 @@ def main(argv=None) -> int:
     if len(a.args) != 2 or a.args[0] != "fetch":
       p.error("usage: run.py data fetch NAME")
     from aejax import data
-    ds = data.fetch(a.args[1], a.data_dir)
+    try:
+      ds = data.fetch(a.args[1], a.data_dir)
+    except (ValueError, data.DataNotFoundError) as e:
+      print(f"error: {e}", file=sys.stderr)
+      return 2
     print(f"{ds.name}: {len(ds.train_images)} train, {len(ds.test_images)} test, from {ds.source}")
     return 0
   if a.command == "report":

@@ -1,0 +1,72 @@
+"""run.py: the list, and bad input refused with a named key before any data or compile."""
+
+import json
+
+import pytest
+
+import run
+from aejax import config, experiment
+
+
+@pytest.fixture
+def nothing_runs(monkeypatch):
+  """Fail the test if an experiment would start (data load, compile, training)."""
+  def boom(*a, **k):
+    raise AssertionError("an experiment started despite bad input")
+  monkeypatch.setattr(experiment, "execute", boom)
+
+
+def test_list_names_the_eight_questions(capsys):
+  assert run.main(["list"]) == 0
+  lines = capsys.readouterr().out.strip().splitlines()
+  assert [l.split()[0] for l in lines] == [f"q{i}" for i in range(1, 9)]
+  assert all(len(l.split()) > 3 for l in lines)  # each with its question
+
+
+@pytest.mark.parametrize("sets,needle", [
+    (["nope=1"], "unknown config key 'nope'"),
+    (["dataset=imagenet42"], "'dataset' must be one of"),
+    (["lr=-0.1"], "'lr' must be positive"),
+    (["steps=0"], "'steps' must be an integer >= 1"),
+    (["lr=abc"], "cannot parse"),
+    (["seeds=2.5"], "expected int"),
+])
+def test_bad_values_fail_before_anything_runs(sets, needle, capsys, tmp_path, nothing_runs):
+  argv = ["q3", "--profile", "smoke", "--out", str(tmp_path)]
+  for s in sets:
+    argv += ["--set", s]
+  assert run.main(argv) == 2
+  assert needle in capsys.readouterr().err
+  assert not any(tmp_path.iterdir())
+
+
+def test_latent_zero_is_refused():
+  with pytest.raises(config.ConfigError, match="'under_latent' must be a positive integer"):
+    config.validate({"under_latent": 0})
+
+
+def test_unknown_profile_and_experiment(capsys, tmp_path, nothing_runs):
+  assert run.main(["q3", "--profile", "huge", "--out", str(tmp_path)]) == 2
+  assert "unknown profile" in capsys.readouterr().err
+  assert run.main(["q9", "--out", str(tmp_path)]) == 2
+  assert "unknown experiment 'q9'" in capsys.readouterr().err
+
+
+def test_existing_results_are_not_overwritten(capsys, tmp_path, nothing_runs):
+  results = tmp_path / "q3_evaluation"
+  results.mkdir()
+  (results / "metrics.json").write_text(json.dumps({"keep": 1}))
+  assert run.main(["q3", "--profile", "smoke", "--out", str(tmp_path)]) == 2
+  assert "--overwrite" in capsys.readouterr().err
+  assert json.loads((results / "metrics.json").read_text()) == {"keep": 1}
+
+
+def test_set_parses_to_the_default_type():
+  cfg = config.override({"lr": 1e-3, "sizes": (1, 2), "flag": False, "name": "x"},
+                        ["lr=1", "sizes=(3, 4, 5)", "flag=True", "name=fashion_mnist"])
+  assert cfg == {"lr": 1.0, "sizes": (3, 4, 5), "flag": True, "name": "fashion_mnist"}
+
+
+def test_data_fetch_unknown_name(capsys):
+  assert run.main(["data", "fetch", "imagenet42"]) == 2
+  assert "unknown dataset 'imagenet42'" in capsys.readouterr().err
