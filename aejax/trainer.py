@@ -182,3 +182,36 @@ def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, 
                          lr=lr, seed=seed, mode=mode, log_every=log_every, desc=desc,
                          eval_fn=eval_fn)
   return state.params, history
+
+
+def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr: float,
+              seed: int, beta1: float = 0.5, labels=None, d_steps: int = 1, pack: int = 1,
+              image_output: bool = True, loss_fns: tuple | None = None, mode: str = "jit",
+              desc: str = "gan", log_every: int = 200, eval_fn: Callable | None = None):
+  """Initialise a generator and discriminator from `seed` and train them as a GAN on `images`.
+
+  images: uint8 NHWC images (or float points [N, D] with image_output=False). With `labels` the
+  pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`) unless `loss_fns` =
+  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both; the step is train.make_gan_step.
+  Returns (GANState, history) with d_loss, g_loss, d_real, d_fake per log point.
+  """
+  import optax
+  from aejax import losses
+  from aejax.train import create_gan_state, make_gan_step
+  conditional = labels is not None
+  k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
+  y0 = jnp.zeros((1,), jnp.int32) if conditional else None
+  g_params = generator.init(k_g, jnp.zeros((1, latent)), y0)
+  x0 = jnp.zeros((1, *np.shape(images)[1:]), jnp.float32)
+  if pack > 1:
+    x0 = jnp.zeros((1, x0.size * pack), jnp.float32)
+  d_params = discriminator.init(k_d, x0, y0) if conditional else discriminator.init(k_d, x0)
+  if loss_fns is None:
+    loss_fns = losses.gan_nonsaturating(generator.apply, discriminator.apply, latent,
+                                        conditional=conditional, pack=pack, image_output=image_output)
+  tx = lambda: optax.adam(lr, b1=beta1)
+  state = create_gan_state(g_params, d_params, tx(), tx(), seed)
+  step = make_gan_step(*loss_fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
+  arrays = {"image": images} if not conditional else {"image": images, "label": labels}
+  data = DeviceData(arrays, batch_size, seed, mode)
+  return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)

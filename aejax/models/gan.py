@@ -3,6 +3,7 @@
 `num_classes > 0` makes either one class-conditional (one-hot label concatenated / projected).
 """
 
+import functools
 from typing import Sequence
 
 import flax.linen as nn
@@ -70,3 +71,29 @@ class DCGANDiscriminator(nn.Module):
     h = nn.leaky_relu(nn.Conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
     h = _with_label(h.reshape((x.shape[0], -1)), labels, self.num_classes)
     return nn.Dense(1)(h)[:, 0]
+
+
+@functools.lru_cache(maxsize=32)
+def _sampler(g_apply, conditional: bool, image_output: bool):
+  def sample(g_params, z, y):
+    out = g_apply(g_params, z, y) if conditional else g_apply(g_params, z)
+    return jax.nn.sigmoid(out) if image_output else out
+  return jax.jit(sample)
+
+
+def generate(g_apply, g_params, n: int, latent: int, seed: int, labels=None, image_output: bool = True,
+             batch_size: int = 500):
+  """n samples (numpy) of a trained generator: images in [0, 1] (sigmoid of its logits) or raw points.
+
+  labels [n] (class-conditional generators) or None. Sampled in fixed-size chunks (one compile).
+  """
+  import numpy as np
+  sample = _sampler(g_apply, labels is not None, image_output)
+  batch_size = min(batch_size, n)
+  z = jax.random.normal(jax.random.PRNGKey(seed), (-(-n // batch_size) * batch_size, latent))
+  y = np.zeros(len(z), np.int32)
+  if labels is not None:
+    y[:n] = np.asarray(labels, np.int32)
+  outs = [np.asarray(sample(g_params, z[i:i + batch_size], y[i:i + batch_size]))
+          for i in range(0, len(z), batch_size)]
+  return np.concatenate(outs)[:n]
