@@ -170,3 +170,42 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
     return loss, {"g_loss": loss}
 
   return d_loss_fn, g_loss_fn
+
+
+def random_shift(x, rng, max_shift: int):
+  """Translate each image [B, H, W, C] by up to `max_shift` pixels in each direction (zero fill)."""
+  if max_shift <= 0:
+    return x
+  b, h, w, c = x.shape
+  padded = jnp.pad(x, ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0)))
+  offsets = jax.random.randint(rng, (b, 2), 0, 2 * max_shift + 1)
+  crop = lambda img, o: jax.lax.dynamic_slice(img, (o[0], o[1], 0), (h, w, c))
+  return jax.vmap(crop)(padded, offsets)
+
+
+def consistency_cross_entropy(apply_fn: Callable, unlabeled_weight: float = 1.0, threshold: float = 0.95,
+                              max_shift: int = 2, noise_std: float = 0.0, dropout: float = 0.0):
+  """Semi-supervised classification loss (FixMatch-style pseudo-label consistency).
+
+  batch: "image"/"label" (labelled) and "unlabeled" images. The labelled term is cross-entropy on
+  shifted images; on each unlabeled image, the prediction for the clean image, where its top
+  probability reaches `threshold`, is the hard target for the same image shifted and corrupted
+  (noise, masking). apply_fn(params, x) -> logits.
+  """
+
+  def loss_fn(params, batch, rng):
+    k_lab, k_shift, k_corrupt = jax.random.split(rng, 3)
+    x, labels = random_shift(to_float(batch["image"]), k_lab, max_shift), batch["label"]
+    logits = apply_fn(params, x)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+    u = to_float(batch["unlabeled"])
+    probs = jax.nn.softmax(jax.lax.stop_gradient(apply_fn(params, u)))
+    mask = (probs.max(-1) >= threshold).astype(jnp.float32)
+    strong = corrupt(random_shift(u, k_shift, max_shift), k_corrupt, noise_std, dropout)
+    u_ce = optax.softmax_cross_entropy_with_integer_labels(apply_fn(params, strong), probs.argmax(-1))
+    u_loss = (u_ce * mask).mean()
+    loss = ce + unlabeled_weight * u_loss
+    return loss, {"loss": loss, "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels),
+                  "unlabeled_ce": u_loss, "confident_fraction": mask.mean()}
+
+  return loss_fn

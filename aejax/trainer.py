@@ -184,6 +184,54 @@ def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, 
   return state.params, history
 
 
+_CLASSIFIER_STEPS = {}
+
+
+def _classifier_step(apply_fn, params, lr, trainable, consistency, axis_name):
+  """(tx, step) for train_classifier, built once per setting: repeated runs reuse one compiled step."""
+  import optax
+  from aejax import losses
+  from aejax.train import freeze, make_train_step
+  key = (apply_fn, lr, trainable, axis_name,
+         None if consistency is None else tuple(sorted(consistency.items())))
+  if key not in _CLASSIFIER_STEPS:
+    tx = optax.adam(lr) if trainable is None else freeze(optax.adam(lr), params, trainable)
+    loss_fn = (losses.cross_entropy(apply_fn) if consistency is None
+               else losses.consistency_cross_entropy(apply_fn, **consistency))
+    _CLASSIFIER_STEPS[key] = (tx, make_train_step(loss_fn, axis_name))
+  return _CLASSIFIER_STEPS[key]
+
+
+def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size: int, lr: float,
+                     seed: int, trainable: Callable[[tuple], bool] | None = None, unlabeled=None,
+                     consistency: dict | None = None, mode: str = "jit", desc: str = "classifier",
+                     log_every: int = 200):
+  """Train a classifier `apply_fn(params, x) -> logits` from `params` for a fixed number of Adam steps.
+
+  The few-labels recipe: `params` is a random init (from scratch) or holds a pretrained encoder
+  (fine-tuning); `trainable(path)` limits updates to matching params (aejax.train.freeze), e.g.
+  `lambda p: "head" in p` for a probe on a frozen encoder. With `unlabeled` images the loss is
+  losses.consistency_cross_entropy(**consistency) and the labelled set is tiled to the unlabeled
+  set's length, so one shuffled batch holds both; otherwise losses.cross_entropy, with batch_size
+  capped at the labelled set size. Calls with the same apply_fn, lr, `trainable` object and
+  consistency settings share one compiled step. Returns (params, history).
+  """
+  if unlabeled is None:
+    consistency = None
+    arrays = {"image": images, "label": labels}
+    batch_size = min(batch_size, len(images))
+  else:
+    consistency = dict(consistency or {})
+    tile = np.arange(len(unlabeled)) % len(images)
+    arrays = {"image": images[tile], "label": labels[tile], "unlabeled": unlabeled}
+  tx, step = _classifier_step(apply_fn, params, lr, trainable, consistency, parallel.axis_name(mode))
+  from aejax.train import create_train_state
+  state = create_train_state(jax.tree.map(jnp.array, params), tx, seed)  # a copy: the step donates it
+  data = DeviceData(arrays, batch_size, seed, mode)
+  state, history = fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc)
+  return state.params, history
+
+
 def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr: float,
               seed: int, beta1: float = 0.5, labels=None, d_steps: int = 1, pack: int = 1,
               image_output: bool = True, loss_fns: tuple | None = None, mode: str = "jit",

@@ -93,6 +93,13 @@ def linear_probe_accuracy(train_features, train_labels, test_features, test_labe
   return float(np.mean(probe_predict(probe, test_features) == np.asarray(test_labels)))
 
 
+def classifier_accuracy(apply_fn, params, images, labels, batch_size: int = 1000) -> float:
+  """Accuracy of a classifier `apply_fn(params, x) -> logits` on uint8 or float images."""
+  fn = jax.jit(lambda x: jnp.argmax(apply_fn(params, x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8
+                                             else x), -1))
+  return float(np.mean(batched_apply(fn, images, batch_size) == np.asarray(labels)))
+
+
 # ---------------------------------------------------------------- k-NN
 
 @functools.partial(jax.jit, static_argnames=("k", "num_classes"))

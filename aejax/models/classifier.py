@@ -44,3 +44,9 @@ class CNN(nn.Module):
 
   def __call__(self, x):
     return self.out(self.features(x))
+
+
+def with_encoder(classifier_params, autoencoder_params):
+  """EncoderClassifier params whose "encoder" subtree is copied from a trained Autoencoder's."""
+  return {**classifier_params, "params": {**classifier_params["params"],
+                                          "encoder": autoencoder_params["params"]["encoder"]}}
