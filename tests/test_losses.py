@@ -50,6 +50,17 @@ def test_reconstruction_adds_the_penalties_it_is_given():
     losses.reconstruction(apply_fn, kind="l2")
 
 
+def test_reconstruction_mse_linear_compares_the_raw_output():
+  """Greedy pretraining of an inner layer: real-valued inputs, no sigmoid on the output."""
+  x = jnp.full((2, 3), 0.5)
+  linear, _ = losses.reconstruction(lambda p, v: (2.0 * v, v), kind="mse_linear")(None, {"image": x}, KEY)
+  squashed, _ = losses.reconstruction(lambda p, v: (2.0 * v, v), kind="mse")(None, {"image": x}, KEY)
+  assert float(linear) == pytest.approx(0.25)  # (1.0 - 0.5)^2
+  assert float(squashed) == pytest.approx((1 / (1 + np.exp(-1.0)) - 0.5) ** 2)
+  with pytest.raises(ValueError):
+    losses.reconstruction(lambda p, v: (v, v), kind="l2")
+
+
 def test_elbo_is_reconstruction_plus_kl():
   out = jnp.zeros((2, 28, 28, 1))
   apply_fn = lambda p, x, rng: (out, jnp.zeros((2, 3)), jnp.zeros((2, 3)))
