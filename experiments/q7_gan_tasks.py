@@ -1,12 +1,257 @@
-"""q7: What is a GAN? Can you name a few tasks where GANs can shine?"""
+"""q7: What is a GAN? Can you name a few tasks where GANs can shine?
+
+A DCGAN learns to sample images (measured by Frechet distance and classifier score in the space of a
+pretrained CNN, against the floor fd(train, test)); a class-conditional GAN trained on the few
+labelled images adds generated examples to a few-label classifier's training set; the unconditional
+generator inpaints a hidden centre square by latent search, and its discriminator is tried as an
+out-of-distribution scorer.
+"""
+
+import numpy as np
+
+from aejax import data, plots, report, trainer
+from aejax.config import ConfigError
+from aejax.evaluation import classifier, fd, image_metrics, inpainting, mean_std
+from aejax.models import gan
 
 NAME = "q7_gan_tasks"
 QUESTION = "What is a GAN? Can you name a few tasks where GANs can shine?"
 
+OTHER = {"mnist": "fashion_mnist", "fashion_mnist": "mnist"}
+
+# Published reference: Kingma et al. 2014, Table 1, test error (%) of a CNN on labelled examples only.
+CNN_ANCHOR = {100: 22.98, 1000: 6.45}
+
 
 def config(profile: str) -> dict:
-  return {"dataset": "mnist", "seeds": 1}
+  cfg = {
+      "dataset": "mnist", "other_dataset": True,  # also train a DCGAN on the other 28x28 set
+      "seeds": 3,
+      # DCGAN (unconditional), one per data set
+      "latent": 64, "gan_base": 32, "gan_steps": 1200, "gan_batch": 64, "gan_lr": 2e-4, "gan_beta1": 0.5,
+      "classifier_steps": classifier.DEFAULT_STEPS, "eval_samples": 10000,
+      # augmentation in the few-label setting
+      "aug_labels": (100, 1000), "aug_gan_base": 16, "aug_gan_steps": 600, "aug_generated": 5000,
+      "aug_steps": 200, "aug_batch": 64, "aug_lr": 1e-3,
+      # inpainting by latent search, a centre square hidden
+      "inpaint_images": 200, "inpaint_steps": 150, "inpaint_lr": 0.05, "inpaint_hole": 14,
+  }
+  if profile == "smoke":
+    cfg.update(seeds=1, other_dataset=False, gan_base=8, gan_steps=20, classifier_steps=20, eval_samples=300,
+               aug_gan_base=8, aug_gan_steps=10, aug_generated=200, aug_steps=10, inpaint_images=20,
+               inpaint_steps=5)
+  elif profile == "paper":
+    cfg.update(gan_base=64, gan_steps=20000, eval_samples=10000, aug_gan_base=64, aug_gan_steps=5000,
+               aug_generated=20000, aug_steps=2000, inpaint_images=1000, inpaint_steps=1000)
+  return cfg
+
+
+def check(cfg: dict) -> None:
+  if cfg["dataset"] not in OTHER:
+    raise ConfigError(f"q7 uses 28x28 grey data sets: dataset must be one of {', '.join(OTHER)}")
+  if not 0 <= cfg["gan_beta1"] < 1:
+    raise ConfigError(f"gan_beta1 must be in [0, 1), got {cfg['gan_beta1']}")
+  if any(n % 10 for n in cfg["aug_labels"]):
+    raise ConfigError(f"aug_labels must be multiples of the 10 classes, got {cfg['aug_labels']}")
+  if not 0 < cfg["inpaint_hole"] < 28:
+    raise ConfigError(f"inpaint_hole must be in 1..27, got {cfg['inpaint_hole']}")
+
+
+def to_uint8(x):
+  return np.clip(np.round(np.asarray(x) * 255), 0, 255).astype(np.uint8)
+
+
+def dcgan(cfg, name, seed=0):
+  """Train the DCGAN on `name` and measure it against the floor fd(train, test)."""
+  ds, clf = data.load(name), classifier.pretrained(name, steps=cfg["classifier_steps"])
+  g, d = gan.DCGANGenerator(base=cfg["gan_base"]), gan.DCGANDiscriminator(base=cfg["gan_base"])
+  state, history = trainer.train_gan(g, d, ds.train_images, latent=cfg["latent"], steps=cfg["gan_steps"],
+                                     batch_size=cfg["gan_batch"], lr=cfg["gan_lr"], beta1=cfg["gan_beta1"],
+                                     seed=seed, desc=f"dcgan {name}", log_every=max(1, cfg["gan_steps"] // 10))
+  n = cfg["eval_samples"]
+  samples = gan.generate(g.apply, state.g.params, n, cfg["latent"], seed=seed + 1)
+  train_ref = ds.train_images[np.random.default_rng(seed).choice(len(ds.train_images), n, replace=False)]
+  test_feats, train_feats = clf.features(ds.test_images[:n]), clf.features(train_ref)
+  metrics = {
+      "fd": fd.frechet_distance(clf.features(samples), test_feats),
+      "classifier_score": fd.classifier_score(clf.logits(samples)),
+      "fd_floor": fd.frechet_distance(train_feats, test_feats),
+      "classifier_score_test": fd.classifier_score(clf.logits(ds.test_images[:n])),
+      "classifier_test_acc": clf.test_acc,
+      "d_loss_final": history[-1]["d_loss"], "g_loss_final": history[-1]["g_loss"],
+  }
+  return metrics, {"g": g, "d": d, "state": state, "samples": samples, "ds": ds, "clf": clf}
+
+
+def augmentation(cfg, ds, clf, n_labels, seed):
+  """Test error of the CNN trained on n_labels examples, without and with cGAN samples."""
+  idx = data.subset_balanced(ds.train_labels, n_labels, seed)
+  x, y = ds.train_images[idx], ds.train_labels[idx]
+
+  def test_error(images, labels):
+    model, params = classifier.train_classifier(images, labels, num_classes=ds.num_classes, steps=cfg["aug_steps"],
+                                                seed=seed, batch_size=cfg["aug_batch"], lr=cfg["aug_lr"],
+                                                progress_desc=f"few-label CNN {n_labels}")
+    return 1.0 - classifier.accuracy(classifier.Classifier(model, params, 0.0, ds.name), ds.test_images, ds.test_labels)
+
+  g = gan.DCGANGenerator(base=cfg["aug_gan_base"], num_classes=ds.num_classes)
+  d = gan.DCGANDiscriminator(base=cfg["aug_gan_base"], num_classes=ds.num_classes)
+  state, _ = trainer.train_gan(g, d, x, labels=y, latent=cfg["latent"], steps=cfg["aug_gan_steps"],
+                               batch_size=min(cfg["gan_batch"], n_labels), lr=cfg["gan_lr"],
+                               beta1=cfg["gan_beta1"], seed=seed, desc=f"cGAN {n_labels} labels",
+                               log_every=cfg["aug_gan_steps"])
+  gen_y = (np.arange(cfg["aug_generated"]) % ds.num_classes).astype(np.int32)
+  gen_x = to_uint8(gan.generate(g.apply, state.g.params, len(gen_y), cfg["latent"], seed=seed + 7, labels=gen_y))
+  tile = np.arange(len(gen_y)) % n_labels  # half real (repeated), half generated
+  row = {"without": test_error(x, y),
+         "with_gan": test_error(np.concatenate([x[tile], gen_x]), np.concatenate([y[tile], gen_y])),
+         # does the pretrained classifier agree with the label the cGAN was asked for?
+         "cgan_label_acc": float(np.mean(clf.predict(gen_x) == gen_y))}
+  return row, gen_x[:10 * ds.num_classes]
+
+
+def inpaint(cfg, parts):
+  """Hide the centre square of test images; fill it by latent search in the DCGAN, or by the mean image."""
+  ds, clf, g = parts["ds"], parts["clf"], parts["g"]
+  x = ds.test_images[:cfg["inpaint_images"]].astype(np.float32) / 255.0
+  y = ds.test_labels[:cfg["inpaint_images"]]
+  mask = inpainting.center_mask(x.shape[1:], cfg["inpaint_hole"])
+  filled, curve = inpainting.inpaint(g.apply, parts["state"].g.params, x, mask, latent=cfg["latent"],
+                                     steps=cfg["inpaint_steps"], lr=cfg["inpaint_lr"])
+  mean_fill = mask * x + (1 - mask) * (ds.train_images.mean(0) / 255.0)
+  acc = lambda imgs: float(np.mean(clf.predict(imgs) == y))
+  metrics = {"hole_psnr_gan": float(inpainting.hole_psnr(x, filled, mask).mean()),
+             "hole_psnr_mean_fill": float(inpainting.hole_psnr(x, mean_fill, mask).mean()),
+             "acc_gan": acc(filled), "acc_mean_fill": acc(mean_fill), "acc_hole_zero": acc(mask * x),
+             "acc_original": acc(x), "visible_mse_start": float(curve[0]), "visible_mse_end": float(curve[-1])}
+  return metrics, [x[:10], mask * x[:10], filled[:10], mean_fill[:10]]
 
 
 def run(cfg: dict, out) -> dict:
-  raise NotImplementedError("q7 is not built yet: it is issue #5")
+  names = [cfg["dataset"]] + ([OTHER[cfg["dataset"]]] if cfg["other_dataset"] else [])
+  results, parts, grid, titles = {}, {}, [], []
+  for name in names:
+    results[name], parts[name] = dcgan(cfg, name)
+    samples = parts[name]["samples"]
+    grid += [samples[i * 10:(i + 1) * 10] for i in range(3)] + [parts[name]["ds"].test_images[:10]]
+    titles += [f"{name}: DCGAN samples"] * 3 + [f"{name}: real test images"]
+  plots.image_grid(grid, out / "samples.png", row_titles=titles, title="DCGAN samples and real images")
+
+  main = parts[cfg["dataset"]]
+  anomaly = {}
+  if cfg["other_dataset"]:  # D(x) as a normality score: own test set (normal) vs the other set
+    other = parts[names[1]]["ds"].test_images[:cfg["eval_samples"]]
+    own = main["ds"].test_images[:cfg["eval_samples"]]
+    d_apply = lambda x: np.asarray(main["d"].apply(main["state"].d.params, x.astype(np.float32) / 255.0))
+    scores = np.concatenate([d_apply(own), d_apply(other)])
+    anomaly = {"d_auroc": image_metrics.auroc(-scores, np.r_[np.zeros(len(own)), np.ones(len(other))])}
+
+  aug, aug_rows = {}, []
+  for n_labels in cfg["aug_labels"]:
+    rows = []
+    for seed in range(cfg["seeds"]):
+      row, gen = augmentation(cfg, main["ds"], main["clf"], n_labels, seed)
+      rows.append(row)
+    aug[str(n_labels)] = mean_std(rows)
+    aug_rows += [gen[c::main["ds"].num_classes][:10] for c in range(min(3, main["ds"].num_classes))]
+  plots.image_grid(aug_rows, out / "cgan_samples.png",
+                   row_titles=[f"cGAN, {n} labels, class {c}" for n in cfg["aug_labels"] for c in range(3)],
+                   title="class-conditional GAN samples used for augmentation (seed of the last run)")
+
+  inp, inp_rows = inpaint(cfg, main)
+  plots.image_grid(inp_rows, out / "inpainting.png",
+                   row_titles=["original", "centre hidden", "DCGAN latent search", "mean-image fill"],
+                   title=f"inpainting a {cfg['inpaint_hole']}x{cfg['inpaint_hole']} centre square")
+
+  metrics = {"dcgan": results, "augmentation": {"test_error": aug}, "inpainting": inp, "anomaly": anomaly}
+  write_answer(cfg, metrics, out)
+  return metrics
+
+
+def write_answer(cfg, m, out):
+  ds = cfg["dataset"]
+  dc_rows = [[name, r["fd"], r["fd_floor"], r["classifier_score"], r["classifier_score_test"],
+              f"{100 * r['classifier_test_acc']:.2f}"] for name, r in m["dcgan"].items()]
+  dc_table = report.table(["data set", "fd (DCGAN samples vs test)", "fd floor (train vs test)",
+                           "classifier score (samples)", "classifier score (test set)", "CNN test acc %"], dc_rows)
+  te = m["augmentation"]["test_error"]
+  pm = lambda r, k: f"{100 * r[k]:.2f} ± {100 * r[k + '_std']:.2f}"
+  aug_table = report.table(
+      ["labels", "test error % without", "test error % with cGAN samples", "cGAN label agreement %",
+       "published CNN, labels only (Kingma et al. 2014)"],
+      [[n, pm(r, "without"), pm(r, "with_gan"), pm(r, "cgan_label_acc"),
+        CNN_ANCHOR.get(int(n)) if ds == "mnist" else None] for n, r in te.items()])
+  inp = m["inpainting"]
+  inp_table = report.table(
+      ["fill", "PSNR of the hidden square (dB)", "CNN accuracy on the completed image %"],
+      [["DCGAN latent search", inp["hole_psnr_gan"], f"{100 * inp['acc_gan']:.1f}"],
+       ["mean training image", inp["hole_psnr_mean_fill"], f"{100 * inp['acc_mean_fill']:.1f}"],
+       ["zeros (hole left black)", None, f"{100 * inp['acc_hole_zero']:.1f}"],
+       ["original (nothing hidden)", None, f"{100 * inp['acc_original']:.1f}"]])
+  main = m["dcgan"][ds]
+  helps = {n: r["with_gan"] < r["without"] for n, r in te.items()}
+  anomaly = ""
+  if m["anomaly"]:
+    anomaly = (f"\nThe same DCGAN's discriminator, used as a normality score (its logit; {ds} test images normal, "
+               f"{OTHER[ds]} test images anomalous), separates the two with AUROC {100 * m['anomaly']['d_auroc']:.1f}%: "
+               "a discriminator is trained to tell real from *this generator's* fakes, not real from everything "
+               "else, so it is at best a weak out-of-distribution detector.\n")
+  body = f"""
+**What a GAN is.** A generator G maps noise z ~ N(0, I) to images; a discriminator D is trained to tell
+real images from G's, and G is trained to make D call its images real (here the non-saturating loss
+-log D(G(z)), Goodfellow et al. 2014). At the equilibrium of this two-player game G's distribution equals
+the data's. Unlike an autoencoder or a VAE, G is never asked to reproduce a given image, so its samples are
+not blurred by a pixel-wise loss, and there is no likelihood to evaluate: sample quality has to be measured
+from outside. Here a small CNN trained by aejax on each data set is the yardstick: `fd` is the Frechet
+distance between Gaussians fitted to its penultimate features (the FID recipe with this CNN instead of
+Inception), `classifier_score` is exp E KL(p(y|x) ‖ p(y)) from its softmax (the Inception Score analogue,
+between 1 and 10). The floor is fd(train, test): two real samples of the same size ({cfg['eval_samples']} images).
+
+**1. Sampling images.** DCGAN (base width {cfg['gan_base']}, latent {cfg['latent']}), {cfg['gan_steps']} steps of
+batch {cfg['gan_batch']}, Adam lr {cfg['gan_lr']}, beta1 {cfg['gan_beta1']}; {cfg['eval_samples']} samples against the test set.
+
+{dc_table}
+
+![samples](samples.png)
+
+On {ds} the samples reach fd {main['fd']:.3g} against a floor of {main['fd_floor']:.3g}
+({main['fd'] / max(main['fd_floor'], 1e-12):.1f}x the floor) and a classifier score of {main['classifier_score']:.2f}
+(real test images: {main['classifier_score_test']:.2f}).
+
+**2. Data augmentation with few labels.** A class-conditional DCGAN (base {cfg['aug_gan_base']},
+{cfg['aug_gan_steps']} steps) is trained on the N labelled images only; {cfg['aug_generated']} generated images
+(classes balanced) are mixed 1:1 with the repeated real ones; the same CNN is trained {cfg['aug_steps']} steps on
+either set and tested on the whole test set. Mean ± std over {cfg['seeds']} seed(s) (each seed draws its own
+balanced labelled subset). "cGAN label agreement" is how often the pretrained classifier assigns a generated image
+the class it was generated for.
+
+{aug_table}
+
+![cGAN samples](cgan_samples.png)
+
+Generated samples {'lower' if all(helps.values()) else 'do not lower' if not any(helps.values()) else 'lower only for some N of'} the
+test error here ({', '.join(f'N={n}: {100 * r["without"]:.2f}% → {100 * r["with_gan"]:.2f}%' for n, r in te.items())}).
+A GAN fitted to N images can only recombine what those N images contain; where its samples are class-consistent
+(the agreement column) they act as a learned, smooth data augmentation, where they are not they add label noise.
+
+**3. Inpainting.** The {cfg['inpaint_hole']}x{cfg['inpaint_hole']} centre of {cfg['inpaint_images']} {ds} test images is
+hidden; the latent z of the DCGAN is searched ({cfg['inpaint_steps']} Adam steps, lr {cfg['inpaint_lr']}) to match the
+visible pixels (their squared error per image fell from {inp['visible_mse_start']:.3g} to {inp['visible_mse_end']:.3g}),
+and G(z) fills the hole.
+
+{inp_table}
+
+![inpainting](inpainting.png)
+
+The GAN fill {'beats' if inp['hole_psnr_gan'] > inp['hole_psnr_mean_fill'] else 'does not beat'} the mean-image fill
+in PSNR ({inp['hole_psnr_gan']:.2f} vs {inp['hole_psnr_mean_fill']:.2f} dB) and the CNN recognises
+{100 * inp['acc_gan']:.1f}% of the completed images (mean fill {100 * inp['acc_mean_fill']:.1f}%, untouched
+{100 * inp['acc_original']:.1f}%). The fill is a plausible digit from the generator's manifold, not necessarily
+the hidden one: a GAN shines where a sharp, plausible answer matters more than the average answer.
+{anomaly}
+**Where GANs shine**, then: sampling sharp images (1), filling in or upsampling images with plausible detail
+(3; also super-resolution, image-to-image translation), and supplying extra training data when the generator
+is good enough for its samples to carry their labels (2). Where they do not: likelihoods, encoders (a plain GAN
+has none) and anomaly detection by D. q8 shows why they are hard to train.
+"""
+  report.write_answer(out, QUESTION, body)
