@@ -11,6 +11,16 @@ import jax
 import jax.numpy as jnp
 
 
+def minibatch_std(h):
+  """Append the batch's mean per-feature standard deviation as one more feature [B, ..., C + 1].
+
+  A discriminator that sees how varied its batch is can tell a collapsed generator's batch from a
+  real one (Karras et al. 2018, a simpler form of minibatch discrimination, Salimans et al. 2016).
+  """
+  s = jnp.sqrt(h.var(0) + 1e-8).mean()
+  return jnp.concatenate([h, jnp.broadcast_to(s, (*h.shape[:-1], 1)).astype(h.dtype)], axis=-1)
+
+
 def _with_label(h, labels, num_classes):
   if num_classes == 0:
     return h
@@ -32,15 +42,21 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-  """x [B, in_dim * pack] -> logits [B]. PacGAN packing is done by the loss, which reshapes."""
+  """x [B, in_dim * pack] -> logits [B]. PacGAN packing is done by the loss, which reshapes.
+
+  batch_std: append the minibatch-std feature after the first hidden layer (see minibatch_std).
+  """
   hidden: Sequence[int] = (128, 128)
   num_classes: int = 0
+  batch_std: bool = False
 
   @nn.compact
   def __call__(self, x, labels=None):
     h = _with_label(x.reshape((x.shape[0], -1)), labels, self.num_classes)
-    for width in self.hidden:
+    for i, width in enumerate(self.hidden):
       h = nn.leaky_relu(nn.Dense(width)(h), 0.2)
+      if self.batch_std and i == 0:
+        h = minibatch_std(h)
     return nn.Dense(1)(h)[:, 0]
 
 
@@ -61,13 +77,16 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-  """x [B, 28, 28, C] in [0, 1] -> logits [B]."""
+  """x [B, 28, 28, C] in [0, 1] -> logits [B]. batch_std: minibatch-std feature map before the last conv."""
   base: int = 64
   num_classes: int = 0
+  batch_std: bool = False
 
   @nn.compact
   def __call__(self, x, labels=None):
     h = nn.leaky_relu(nn.Conv(self.base, (4, 4), strides=(2, 2), padding="SAME")(2 * x - 1), 0.2)
+    if self.batch_std:
+      h = minibatch_std(h)
     h = nn.leaky_relu(nn.Conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
     h = _with_label(h.reshape((x.shape[0], -1)), labels, self.num_classes)
     return nn.Dense(1)(h)[:, 0]
