@@ -68,3 +68,25 @@ def auroc(scores, is_positive) -> float:
   ranks = rankdata(scores)
   u = ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0
   return float(u / (n_pos * n_neg))
+
+
+def shuffle_pixels(images, seed: int, support=None) -> np.ndarray:
+  """Each image's pixels in its own random order: the same intensities with no shape left.
+
+  support: optional boolean mask [H, W, C] (e.g. where the training images ever have ink); pixels
+  are then permuted only among those positions, so the result uses no pixel a model never saw lit.
+  An autoencoder that copies its input reconstructs these as well as real images; one that
+  learned the data's structure cannot (the identity test of q3/q4).
+  """
+  x = np.asarray(images)
+  flat = x.reshape((len(x), -1)).copy()
+  cols = np.arange(flat.shape[1]) if support is None else np.flatnonzero(np.asarray(support).reshape(-1))
+  rng = np.random.default_rng(seed)
+  order = np.argsort(rng.uniform(size=(len(x), len(cols))), axis=1)
+  flat[:, cols] = np.take_along_axis(flat[:, cols], order, axis=1)
+  return flat.reshape(x.shape)
+
+
+def ink_support(images, min_fraction: float = 0.01) -> np.ndarray:
+  """Boolean mask [H, W, C] of the positions that are non-zero in at least `min_fraction` of `images`."""
+  return (np.asarray(images) > 0).mean(0) >= min_fraction

@@ -65,3 +65,18 @@ def test_recon_mse_train_uses_the_first_probe_train_images():
   expected = image_metrics.reconstruction_mse(model.apply, params, tr_x[:40]).mean()
   assert m["recon_mse_train"] == pytest.approx(float(expected), rel=1e-5)
   assert 0.0 <= m["probe_acc"] <= 1.0 and 0.0 <= m["knn_acc"] <= 1.0
+
+
+def test_shuffle_pixels_keeps_intensities_and_support():
+  x = np.zeros((5, 6, 6, 1), np.uint8)
+  x[:, 1:5, 1:5, 0] = np.arange(16, dtype=np.uint8).reshape(4, 4) * 10 + 1
+  support = image_metrics.ink_support(x)
+  assert support.sum() == 16
+  for sup in (None, support):
+    y = image_metrics.shuffle_pixels(x, seed=0, support=sup)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    np.testing.assert_array_equal(np.sort(y.reshape(5, -1), 1), np.sort(x.reshape(5, -1), 1))
+    assert not np.array_equal(y, x)
+  y = image_metrics.shuffle_pixels(x, seed=0, support=support)
+  assert (y[:, ~support] == 0).all()  # nothing lit outside the support
+  assert not np.array_equal(y[0], y[1])  # each image gets its own order
