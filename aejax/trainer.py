@@ -232,6 +232,25 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
   return state.params, history
 
 
+_GAN_STEPS = {}
+
+
+def _gan_step(generator, discriminator, latent, lr, beta1, conditional, pack, image_output, loss_fns,
+              d_steps, axis_name):
+  """(tx, step) for train_gan, built once per setting: repeated runs reuse one compiled step."""
+  import optax
+  from aejax import losses
+  from aejax.train import make_gan_step
+  key = (generator, discriminator, latent, lr, beta1, conditional, pack, image_output, loss_fns, d_steps,
+         axis_name)
+  if key not in _GAN_STEPS:
+    if loss_fns is None:
+      loss_fns = losses.gan_nonsaturating(generator.apply, discriminator.apply, latent,
+                                          conditional=conditional, pack=pack, image_output=image_output)
+    _GAN_STEPS[key] = (optax.adam(lr, b1=beta1), make_gan_step(*loss_fns, axis_name=axis_name, d_steps=d_steps))
+  return _GAN_STEPS[key]
+
+
 def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr: float,
               seed: int, beta1: float = 0.5, labels=None, d_steps: int = 1, pack: int = 1,
               image_output: bool = True, loss_fns: tuple | None = None, mode: str = "jit",
@@ -240,12 +259,11 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
 
   images: uint8 NHWC images (or float points [N, D] with image_output=False). With `labels` the
   pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`) unless `loss_fns` =
-  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both; the step is train.make_gan_step.
+  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both (lr may be an optax schedule); the step is
+  train.make_gan_step, compiled once per setting and reused by later calls.
   Returns (GANState, history) with d_loss, g_loss, d_real, d_fake per log point.
   """
-  import optax
-  from aejax import losses
-  from aejax.train import create_gan_state, make_gan_step
+  from aejax.train import create_gan_state
   conditional = labels is not None
   k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
   y0 = jnp.zeros((1,), jnp.int32) if conditional else None
@@ -254,12 +272,9 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
   if pack > 1:
     x0 = jnp.zeros((1, x0.size * pack), jnp.float32)
   d_params = discriminator.init(k_d, x0, y0) if conditional else discriminator.init(k_d, x0)
-  if loss_fns is None:
-    loss_fns = losses.gan_nonsaturating(generator.apply, discriminator.apply, latent,
-                                        conditional=conditional, pack=pack, image_output=image_output)
-  tx = lambda: optax.adam(lr, b1=beta1)
-  state = create_gan_state(g_params, d_params, tx(), tx(), seed)
-  step = make_gan_step(*loss_fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
+  tx, step = _gan_step(generator, discriminator, latent, lr, beta1, conditional, pack, image_output,
+                       loss_fns, d_steps, parallel.axis_name(mode))
+  state = create_gan_state(g_params, d_params, tx, tx, seed)
   arrays = {"image": images} if not conditional else {"image": images, "label": labels}
   data = DeviceData(arrays, batch_size, seed, mode)
   return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)

@@ -7,12 +7,14 @@ generator inpaints a hidden centre square by latent search, and its discriminato
 out-of-distribution scorer.
 """
 
+import jax
 import numpy as np
 
 from aejax import data, plots, report, trainer
 from aejax.config import ConfigError
 from aejax.evaluation import classifier, fd, image_metrics, inpainting, mean_std
 from aejax.models import gan
+from aejax.models.classifier import CNN
 
 NAME = "q7_gan_tasks"
 QUESTION = "What is a GAN? Can you name a few tasks where GANs can shine?"
@@ -32,13 +34,13 @@ def config(profile: str) -> dict:
       "classifier_steps": classifier.DEFAULT_STEPS, "eval_samples": 10000,
       # augmentation in the few-label setting
       "aug_labels": (100, 1000), "aug_gan_base": 16, "aug_gan_steps": 600, "aug_generated": 5000,
-      "aug_steps": 200, "aug_batch": 64, "aug_lr": 1e-3,
+      "aug_steps": 200, "aug_batch": 64, "aug_lr": 1e-3, "aug_test_images": 10000,
       # inpainting by latent search, a centre square hidden
       "inpaint_images": 200, "inpaint_steps": 150, "inpaint_lr": 0.05, "inpaint_hole": 14,
   }
   if profile == "smoke":
     cfg.update(seeds=1, other_dataset=False, gan_base=8, gan_steps=20, classifier_steps=20, eval_samples=300,
-               aug_gan_base=8, aug_gan_steps=10, aug_generated=200, aug_steps=10, inpaint_images=20,
+               aug_gan_base=8, aug_gan_steps=10, aug_generated=200, aug_steps=10, aug_test_images=500, inpaint_images=20,
                inpaint_steps=5)
   elif profile == "paper":
     cfg.update(gan_base=64, gan_steps=20000, eval_samples=10000, aug_gan_base=64, aug_gan_steps=5000,
@@ -88,11 +90,16 @@ def augmentation(cfg, ds, clf, n_labels, seed):
   idx = data.subset_balanced(ds.train_labels, n_labels, seed)
   x, y = ds.train_images[idx], ds.train_labels[idx]
 
+  test_x, test_y = ds.test_images[:cfg["aug_test_images"]], ds.test_labels[:cfg["aug_test_images"]]
+  model = CNN(num_classes=ds.num_classes)
+  init = model.init(jax.random.PRNGKey(seed), np.zeros((1, *x.shape[1:]), np.float32))
+
   def test_error(images, labels):
-    model, params = classifier.train_classifier(images, labels, num_classes=ds.num_classes, steps=cfg["aug_steps"],
-                                                seed=seed, batch_size=cfg["aug_batch"], lr=cfg["aug_lr"],
-                                                progress_desc=f"few-label CNN {n_labels}")
-    return 1.0 - classifier.accuracy(classifier.Classifier(model, params, 0.0, ds.name), ds.test_images, ds.test_labels)
+    params, _ = trainer.train_classifier(model.apply, init, images, labels, steps=cfg["aug_steps"],
+                                         batch_size=cfg["aug_batch"], lr=cfg["aug_lr"], seed=seed,
+                                         desc=f"few-label CNN {n_labels}", log_every=cfg["aug_steps"])
+    clf_ = classifier.Classifier(model, params, 0.0, ds.name)
+    return 1.0 - classifier.accuracy(clf_, test_x, test_y)
 
   g = gan.DCGANGenerator(base=cfg["aug_gan_base"], num_classes=ds.num_classes)
   d = gan.DCGANDiscriminator(base=cfg["aug_gan_base"], num_classes=ds.num_classes)
@@ -221,7 +228,7 @@ On {ds} the samples reach fd {main['fd']:.3g} against a floor of {main['fd_floor
 **2. Data augmentation with few labels.** A class-conditional DCGAN (base {cfg['aug_gan_base']},
 {cfg['aug_gan_steps']} steps) is trained on the N labelled images only; {cfg['aug_generated']} generated images
 (classes balanced) are mixed 1:1 with the repeated real ones; the same CNN is trained {cfg['aug_steps']} steps on
-either set and tested on the whole test set. Mean ± std over {cfg['seeds']} seed(s) (each seed draws its own
+either set and tested on {cfg['aug_test_images']} test images. Mean ± std over {cfg['seeds']} seed(s) (each seed draws its own
 balanced labelled subset). "cGAN label agreement" is how often the pretrained classifier assigns a generated image
 the class it was generated for.
 

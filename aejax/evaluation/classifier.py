@@ -78,8 +78,8 @@ def pretrained(dataset: str, *, steps: int = DEFAULT_STEPS, seed: int = 0, batch
   ds = data_lib.load(dataset)
   path = cache_path(dataset, steps, seed)
   model = CNN(num_classes=ds.num_classes)
-  template = {"params": model.init(jax.random.PRNGKey(0), jnp.zeros((1, *ds.train_images.shape[1:]))),
-              "test_acc": np.zeros((), np.float32)}
+  shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, *ds.train_images.shape[1:])))
+  template = {"params": shapes, "test_acc": jax.ShapeDtypeStruct((), np.float32)}
   ckpt = Checkpointer(path, keep=1)
   try:
     saved = None if retrain else ckpt.restore(template)
