@@ -197,12 +197,14 @@ def write_answer(cfg, m, out):
        ["original (nothing hidden)", None, f"{100 * inp['acc_original']:.1f}"]])
   main = m["dcgan"][ds]
   helps = {n: r["with_gan"] < r["without"] for n, r in te.items()}
-  anomaly = ""
+  anomaly, d_verdict = "", ""
   if m["anomaly"]:
+    d_verdict = (", and anomaly scoring by the raw discriminator (AUROC "
+                 f"{100 * m['anomaly']['d_auroc']:.1f}% here)" if m["anomaly"]["d_auroc"] < 0.9 else "")
     anomaly = (f"\nThe same DCGAN's discriminator, used as a normality score (its logit; {ds} test images normal, "
-               f"{OTHER[ds]} test images anomalous), separates the two with AUROC {100 * m['anomaly']['d_auroc']:.1f}%: "
-               "a discriminator is trained to tell real from *this generator's* fakes, not real from everything "
-               "else, so it is at best a weak out-of-distribution detector.\n")
+               f"{OTHER[ds]} test images anomalous), separates the two with AUROC {100 * m['anomaly']['d_auroc']:.1f}% (50% is chance). "
+               "A discriminator is trained to tell real images from *this generator's* fakes, not from everything "
+               "else, so nothing forces it to score unseen kinds of images low.\n")
   body = f"""
 **What a GAN is.** A generator G maps noise z ~ N(0, I) to images; a discriminator D is trained to tell
 real images from G's, and G is trained to make D call its images real (here the non-saturating loss
@@ -253,12 +255,13 @@ and G(z) fills the hole.
 The GAN fill {'beats' if inp['hole_psnr_gan'] > inp['hole_psnr_mean_fill'] else 'does not beat'} the mean-image fill
 in PSNR ({inp['hole_psnr_gan']:.2f} vs {inp['hole_psnr_mean_fill']:.2f} dB) and the CNN recognises
 {100 * inp['acc_gan']:.1f}% of the completed images (mean fill {100 * inp['acc_mean_fill']:.1f}%, untouched
-{100 * inp['acc_original']:.1f}%). The fill is a plausible digit from the generator's manifold, not necessarily
-the hidden one: a GAN shines where a sharp, plausible answer matters more than the average answer.
+{100 * inp['acc_original']:.1f}%). The fill is an image from the generator's range that agrees with the visible
+pixels, not necessarily the hidden truth; PSNR rewards the blurry average, recognisability rewards a sharp,
+plausible answer, which is what a GAN supplies.
 {anomaly}
 **Where GANs shine**, then: sampling sharp images (1), filling in or upsampling images with plausible detail
 (3; also super-resolution, image-to-image translation), and supplying extra training data when the generator
-is good enough for its samples to carry their labels (2). Where they do not: likelihoods, encoders (a plain GAN
-has none) and anomaly detection by D. q8 shows why they are hard to train.
+is good enough for its samples to carry their labels (2; {'the case' if any(helps.values()) else 'not the case'} in this run).
+Where they do not: likelihoods and encoders (a plain GAN has neither){d_verdict}. q8 shows why they are hard to train.
 """
   report.write_answer(out, QUESTION, body)
