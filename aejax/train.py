@@ -71,6 +71,22 @@ def make_train_step(loss_fn: LossFn, axis_name: str | None = None):
   return train_step
 
 
+def make_scan_steps(train_step: Callable):
+  """Fuse many steps into one call: `(state, arrays, idx [K, B]) -> (state, metrics [K, ...])`.
+
+  `arrays` is a dict of device-resident datasets; step k trains on {name: a[idx[k]]}. One
+  dispatch (and one device sync, if any) per K steps instead of per step.
+  """
+
+  def scan_steps(state, arrays, idx):
+    def body(s, i):
+      return train_step(s, jax.tree.map(lambda a: a[i], arrays))
+
+    return jax.lax.scan(body, state, idx)
+
+  return scan_steps
+
+
 def make_eval_step(loss_fn: LossFn, axis_name: str | None = None):
   """`(state, batch) -> metrics` with the loss's metrics, using a fixed key (deterministic)."""
 
