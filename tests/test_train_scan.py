@@ -1,0 +1,25 @@
+"""make_scan_steps: K fused steps give the state that K separate steps give."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from aejax import losses
+from aejax.models.autoencoder import mlp_autoencoder
+from aejax.train import create_train_state, make_scan_steps, make_train_step
+
+
+def test_scan_steps_equal_separate_steps():
+  model = mlp_autoencoder(2, hidden=(8,))
+  images = np.random.default_rng(0).integers(0, 256, (12, 28, 28, 1), dtype=np.uint8)
+  params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
+  step = make_train_step(losses.reconstruction(model.apply, noise_std=0.1))
+  idx = np.array([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
+  state = create_train_state(params, optax.adam(1e-2), 0)
+  fused, metrics = jax.jit(make_scan_steps(step))(state, {"image": images}, idx)
+  for rows in idx:
+    state, last = step(state, {"image": images[rows]})
+  assert metrics["loss"].shape == (3,) and int(fused.step) == 3
+  np.testing.assert_allclose(metrics["loss"][-1], last["loss"], rtol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), fused.params, state.params)
