@@ -146,7 +146,13 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
     return (jax.nn.sigmoid(out) if image_output else out), labels
 
   def packed(x):
-    return x.reshape((x.shape[0] // pack, -1)) if pack > 1 else x
+    """[B, D] -> [B / pack, pack * D]; images [B, H, W, C] -> [B / pack, H, W, pack * C] (channels)."""
+    if pack == 1:
+      return x
+    if x.ndim == 4:
+      b, h, w, c = x.shape
+      return x.reshape((b // pack, pack, h, w, c)).transpose(0, 2, 3, 1, 4).reshape((b // pack, h, w, pack * c))
+    return x.reshape((x.shape[0] // pack, -1))
 
   def d_logits(d_params, x, labels):
     if pack > 1:

@@ -269,8 +269,8 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
   y0 = jnp.zeros((1,), jnp.int32) if conditional else None
   g_params = generator.init(k_g, jnp.zeros((1, latent)), y0)
   x0 = jnp.zeros((1, *np.shape(images)[1:]), jnp.float32)
-  if pack > 1:
-    x0 = jnp.zeros((1, x0.size * pack), jnp.float32)
+  if pack > 1:  # the loss packs points side by side and images along channels
+    x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * pack) if x0.ndim == 4 else (1, x0.size * pack), jnp.float32)
   d_params = discriminator.init(k_d, x0, y0) if conditional else discriminator.init(k_d, x0)
   tx, step = _gan_step(generator, discriminator, latent, lr, beta1, conditional, pack, image_output,
                        loss_fns, d_steps, parallel.axis_name(mode))
