@@ -30,7 +30,7 @@ def config(profile: str) -> dict:
       "dataset": "mnist", "other_dataset": True,  # also train a DCGAN on the other 28x28 set
       "seeds": 3,
       # DCGAN (unconditional), one per data set
-      "latent": 64, "gan_base": 32, "gan_steps": 1200, "gan_batch": 64, "gan_lr": 2e-4, "gan_beta1": 0.5,
+      "latent": 64, "gan_base": 32, "gan_steps": 1200, "gan_batch": 64, "gan_lr": 5e-4, "gan_beta1": 0.5,
       "classifier_steps": classifier.DEFAULT_STEPS, "eval_samples": 10000,
       # augmentation in the few-label setting
       "aug_labels": (100, 1000), "aug_gan_base": 16, "aug_gan_steps": 600, "aug_generated": 5000,
