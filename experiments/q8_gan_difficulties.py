@@ -2,7 +2,7 @@
 
 Two difficulties, each measured. *Mode collapse*: a vanilla GAN and two remedies (PacGAN packing,
 a minibatch-std discriminator) on the VEEGAN 2-D ring (8 modes) and grid (25 modes), and a DCGAN
-with and without the remedy on Stacked MNIST (1000 modes), counted by the VEEGAN protocol
+with and without the remedies on Stacked MNIST (1000 modes), counted by the VEEGAN protocol
 (aejax.evaluation.modes). *Instability and evaluation*: a sweep of the DCGAN's learning rate and
 Adam beta1 on MNIST with the discriminator/generator losses and the Frechet distance in a
 pretrained classifier's feature space recorded while it trains: the losses say little about
@@ -29,7 +29,7 @@ ANCHORS_STACKED = {"DCGAN": (99, 3.40), "ALI": (16, 5.40), "Unrolled GAN": (48.7
                    "PacDCGAN2": (1000, 0.06)}
 # 2-D methods: name -> (PacGAN packing, minibatch-std discriminator)
 METHODS_2D = {"gan": (1, False), "pacgan2": (2, False), "minibatch_std": (1, True)}
-METHODS_STACKED = {"dcgan": False, "dcgan_minibatch_std": True}
+METHODS_STACKED = {"dcgan": (1, False), "pacdcgan2": (2, False), "dcgan_minibatch_std": (1, True)}
 
 
 def config(profile: str) -> dict:
@@ -62,11 +62,15 @@ def check(cfg):
 
 
 # ---------------------------------------------------------------- mode collapse on 2-D mixtures
-def train_mixture_gan(kind, method, seed, cfg):
-  """Train one GAN on the mixture; returns (final metrics, samples, history with modes over training)."""
+def mixture_gan(method):
+  """(generator, discriminator, pack) of a 2-D method."""
   pack, batch_std = METHODS_2D[method]
+  return gan.MLPGenerator(), gan.MLPDiscriminator(batch_std=batch_std), pack
+
+
+def train_mixture_gan(kind, seed, cfg, g, d, pack, lr):
+  """Train one GAN on the mixture; returns (final metrics, samples, history with modes over training)."""
   points, centers, std = data.mixture(kind, cfg["mix_train_points"], seed)
-  g, d = gan.MLPGenerator(), gan.MLPDiscriminator(batch_std=batch_std)
   sample = lambda params, n, s: gan.generate(g.apply, params, n, cfg["mix_latent"], s, image_output=False)
   fair_share = cfg["mix_eval_samples"] / len(centers)
 
@@ -75,10 +79,9 @@ def train_mixture_gan(kind, method, seed, cfg):
     return {"modes": m["modes"], "hq_pct": m["hq_pct"],
             "strict": int(sum(c >= 0.2 * fair_share for c in m["counts"]))}
 
-  lr = optax.cosine_decay_schedule(cfg["mix_lr"], cfg["mix_steps"], 0.01)
   state, history = trainer.train_gan(g, d, points, latent=cfg["mix_latent"], steps=cfg["mix_steps"],
                                      batch_size=cfg["mix_batch"], lr=lr, beta1=cfg["mix_beta1"], seed=seed,
-                                     pack=pack, image_output=False, desc=f"q8 {kind} {method} s{seed}",
+                                     pack=pack, image_output=False, desc=f"q8 {kind} pack{pack} s{seed}",
                                      log_every=cfg["mix_steps"] // 8, eval_fn=eval_fn)
   x = sample(state.g.params, cfg["mix_eval_samples"], 20_000 + seed)  # fresh samples for the reported numbers
   m = modes.mixture_modes(x, centers, std)
@@ -89,13 +92,16 @@ def train_mixture_gan(kind, method, seed, cfg):
 
 def mixtures(cfg, out):
   results, curves = {}, {}
+  # one model pair and one schedule object per method: every kind and seed reuses one compiled step
+  lr = optax.cosine_decay_schedule(cfg["mix_lr"], cfg["mix_steps"], 0.01)
+  models = {method: mixture_gan(method) for method in METHODS_2D}
   for kind in ("ring", "grid"):
     results[kind], panels = {}, {}
     _, centers, _ = data.mixture(kind, 1, 0)
     for method in METHODS_2D:
       rows = []
       for seed in range(cfg["seeds"]):
-        row, x, history = train_mixture_gan(kind, method, seed, cfg)
+        row, x, history = train_mixture_gan(kind, seed, cfg, *models[method], lr)
         rows.append(row)
         if seed == 0:
           panels[f"{method} (seed 0): {row['modes']}/{len(centers)} modes, {row['hq_pct']:.0f}% hq"] = x
@@ -117,13 +123,13 @@ def stacked_mnist(cfg, clf, ds, out):
   real_x, _ = data.stacked_mnist(ds.test_images, ds.test_labels, cfg["stacked_eval_samples"], seed=1)
   results = {"real_test_data": modes.stacked_mnist_modes(predict, real_x)}  # the floor for this sample size
   grids = {}
-  for method, batch_std in METHODS_STACKED.items():
+  for method, (pack, batch_std) in METHODS_STACKED.items():
     rows = []
+    g = gan.DCGANGenerator(channels=3, base=cfg["stacked_base"])
+    d = gan.DCGANDiscriminator(base=cfg["stacked_base"], batch_std=batch_std)
     for seed in range(cfg["stacked_seeds"]):
-      g = gan.DCGANGenerator(channels=3, base=cfg["stacked_base"])
-      d = gan.DCGANDiscriminator(base=cfg["stacked_base"], batch_std=batch_std)
       state, _ = trainer.train_gan(g, d, train_x, latent=cfg["stacked_latent"], steps=cfg["stacked_steps"],
-                                   batch_size=cfg["stacked_batch"], lr=cfg["stacked_lr"], seed=seed,
+                                   batch_size=cfg["stacked_batch"], lr=cfg["stacked_lr"], seed=seed, pack=pack,
                                    desc=f"q8 stacked {method} s{seed}", log_every=cfg["stacked_steps"])
       x = gan.generate(g.apply, state.g.params, cfg["stacked_eval_samples"], cfg["stacked_latent"], 30_000 + seed)
       rows.append(modes.stacked_mnist_modes(predict, x))
@@ -254,7 +260,9 @@ in this profile ({cfg['mix_steps']} steps on a CPU budget; the published GANs tr
 **Stacked MNIST** (three MNIST digits as RGB channels, 1000 modes). Each channel of {cfg['stacked_eval_samples']}
 generated images is classified by aejax's pretrained MNIST CNN (test accuracy {100 * clf.test_acc:.2f}%); `modes` is
 the number of distinct digit triples, `kl` is KL(generated triple histogram || uniform over 1000). DCGAN (base
-{cfg['stacked_base']}), {cfg['stacked_steps']} steps, {cfg['stacked_seeds']} seed(s). The real test digits, stacked and
+{cfg['stacked_base']}), {cfg['stacked_steps']} steps (batch {cfg['stacked_batch']}, Adam lr {cfg['stacked_lr']}),
+{cfg['stacked_seeds']} seed(s); pacdcgan2 packs two images along the channels for the discriminator, as PacDCGAN2 does;
+dcgan_minibatch_std adds the minibatch-std feature map. The real test digits, stacked and
 counted the same way with the same number of samples, are the floor of what a perfect generator could show.
 The published rows use 26,000 samples and much longer training.
 

@@ -17,7 +17,7 @@ def test_q8_smoke(tmp_path):
     for row in metrics[kind].values():
       assert 0 <= row["modes"] <= num_modes and 0.0 <= row["hq_pct"] <= 100.0
       assert "modes_std" in row and "hq_pct_std" in row
-  for method in ("dcgan", "dcgan_minibatch_std"):
+  for method in ("dcgan", "pacdcgan2", "dcgan_minibatch_std"):
     row = metrics["stacked_mnist"][method]
     assert 1 <= row["modes"] <= 1000 and 0.0 <= row["kl"] <= 6.91
   assert len(metrics["instability"]) == 2
