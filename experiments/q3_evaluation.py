@@ -95,7 +95,7 @@ def run(cfg: dict, out) -> dict:
       watch = name == "overcomplete_plain" and seed == 0
       params, history = train_autoencoder(
           model, train_x, **{"steps": cfg["steps"], **loss_kw}, batch_size=cfg["batch_size"], lr=cfg["lr"],
-          seed=seed, desc=f"q3 {name} s{seed}", log_every=max(1, cfg["plain_steps"] // 6),
+          seed=seed, desc=f"q3 {name} s{seed}", log_every=max(1, cfg["plain_steps"] // 5),
           eval_fn=trajectory_probe(model, test_x, cfg["eval_sigma"]) if watch else None)
       if watch:
         trajectory = {k: [h[k] for h in history] for k in ("step", "recon_mse_test", "denoise_psnr")}
