@@ -38,12 +38,12 @@ def config(profile: str) -> dict:
          "mix_latent": 16, "mix_steps": 4000, "mix_batch": 256, "mix_lr": 2e-3, "mix_beta1": 0.5,
          "mix_train_points": 50000, "mix_eval_samples": 2500,
          # Stacked MNIST: DCGAN with 3 channels
-         "stacked_seeds": 1, "stacked_train": 50000, "stacked_latent": 64, "stacked_base": 32,
-         "stacked_steps": 1500, "stacked_batch": 64, "stacked_lr": 2e-4, "stacked_eval_samples": 10000,
+         "stacked_seeds": 1, "stacked_train": 50000, "stacked_latent": 64, "stacked_base": 16,
+         "stacked_steps": 1200, "stacked_batch": 64, "stacked_lr": 2e-4, "stacked_eval_samples": 10000,
          "classifier_steps": classifier.DEFAULT_STEPS,
          # instability: DCGAN on `dataset`, a grid of lr x beta1
-         "sweep_lr": (2e-4, 2e-3, 1e-2), "sweep_beta1": (0.5, 0.9), "sweep_steps": 600, "sweep_base": 32,
-         "sweep_latent": 64, "sweep_batch": 64, "sweep_evals": 6, "sweep_fd_samples": 1000}
+         "sweep_lr": (2e-4, 2e-3, 1e-2), "sweep_beta1": (0.5, 0.9), "sweep_steps": 500, "sweep_base": 16,
+         "sweep_latent": 64, "sweep_batch": 64, "sweep_evals": 5, "sweep_fd_samples": 1000}
   if profile == "smoke":
     cfg.update(seeds=1, mix_steps=40, mix_batch=64, mix_train_points=2000, mix_eval_samples=500,
                stacked_train=1000, stacked_base=8, stacked_steps=10, stacked_eval_samples=200, classifier_steps=20,
