@@ -46,6 +46,12 @@ class Dataset:
   num_classes: int
   source: str
 
+  def head(self, n_train: int = 0, n_test: int = 0) -> "Dataset":
+    """The first n_train / n_test examples of each split (0 keeps the whole split)."""
+    n_train, n_test = n_train or len(self.train_images), n_test or len(self.test_images)
+    return dataclasses.replace(self, train_images=self.train_images[:n_train], train_labels=self.train_labels[:n_train],
+                               test_images=self.test_images[:n_test], test_labels=self.test_labels[:n_test])
+
 
 def data_dir(explicit=None) -> pathlib.Path | None:
   d = explicit or os.environ.get("AEJAX_DATA_DIR")

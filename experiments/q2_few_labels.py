@@ -87,11 +87,8 @@ def models(cfg, image_shape):
 def run(cfg: dict, out) -> dict:
   import jax
   import jax.numpy as jnp
-  ds = data.load(cfg["dataset"], download=True)
-  n_train = cfg["train_subset"] or len(ds.train_images)
-  n_test = cfg["test_subset"] or len(ds.test_images)
-  train_x, train_y = ds.train_images[:n_train], ds.train_labels[:n_train]
-  test_x, test_y = ds.test_images[:n_test], ds.test_labels[:n_test]
+  ds = data.load(cfg["dataset"], download=True).head(cfg["train_subset"], cfg["test_subset"])
+  train_x, train_y, test_x, test_y = ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
   ae, clf = models(cfg, train_x.shape[1:])
   fit = dict(batch_size=cfg["batch_size"], lr=cfg["lr"], steps=cfg["clf_steps"], log_every=cfg["clf_steps"])
   consistency = dict(unlabeled_weight=cfg["unlabeled_weight"], threshold=cfg["threshold"],
@@ -150,7 +147,7 @@ def run(cfg: dict, out) -> dict:
              "pretrain_recon_mse_test": float(np.mean(pretrain_mse)),
              "confident_fraction": {key(n): float(np.mean(v)) for n, v in confident.items()},
              "per_seed": {key(n): errors[n] for n in cfg["labels"]}}
-  write_answer(cfg, metrics, n_train, n_test, out)
+  write_answer(cfg, metrics, len(train_x), len(test_x), out)
   return metrics
 
 

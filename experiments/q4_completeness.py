@@ -55,11 +55,8 @@ def identity_score(model, params, test_images, support, seed: int) -> float:
 
 
 def run(cfg: dict, out) -> dict:
-  ds = data.load(cfg["dataset"], download=True)
-  n_train = cfg["train_subset"] or len(ds.train_images)
-  n_test = cfg["test_subset"] or len(ds.test_images)
-  train_x, train_y = ds.train_images[:n_train], ds.train_labels[:n_train]
-  test_x, test_y = ds.test_images[:n_test], ds.test_labels[:n_test]
+  ds = data.load(cfg["dataset"], download=True).head(cfg["train_subset"], cfg["test_subset"])
+  train_x, train_y, test_x, test_y = ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
   eval_kw = dict(probe_train=cfg["probe_train"], probe_steps=cfg["probe_steps"], knn_ref=cfg["knn_ref"],
                  knn_query=cfg["knn_query"], sigma=cfg["eval_sigma"], num_classes=ds.num_classes)
   train_kw = dict(steps=cfg["steps"], batch_size=cfg["batch_size"], lr=cfg["lr"], log_every=cfg["steps"])

@@ -162,3 +162,12 @@ def test_stacked_mnist_labels_are_channel_digits():
   assert x.shape == (50, 28, 28, 3)
   digits = x[:, 0, 0].astype(int) // 10
   np.testing.assert_array_equal(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], y)
+
+
+def test_head_takes_the_first_examples(tmp_path, monkeypatch):
+  write_idx_set(tmp_path / "d")
+  monkeypatch.setenv("AEJAX_DATA_DIR", str(tmp_path / "d"))
+  ds = data.load("mnist")
+  small = ds.head(7, 0)
+  assert len(small.train_images) == len(small.train_labels) == 7 and len(small.test_images) == 10
+  np.testing.assert_array_equal(small.train_images, ds.train_images[:7])
