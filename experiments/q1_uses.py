@@ -88,7 +88,7 @@ def dimensionality_reduction(cfg, train_x, train_y, test_x, test_y, out):
                  "recon_mse_test_ae2d": float(image_metrics.reconstruction_mse(model.apply, params, test_x).mean())})
     if seed == 0:
       shown = slice(0, 3000)
-      plots.scatter2d({f"autoencoder, 2-D code (5-NN acc {100 * rows[0]['knn_acc_ae2d']:.1f}%)": ae_test[shown],
+      plots.scatter2d({f"autoencoder, 2-D code, seed 0 (5-NN acc {100 * rows[0]['knn_acc_ae2d']:.1f}%)": ae_test[shown],
                        f"PCA, 2 components (5-NN acc {100 * knn(pca_ref, pca_test):.1f}%)": pca_test[shown]},
                       test_y[shown], out / "dimred_maps.png", title=f"{cfg['dataset']} test images in 2-D")
   pca_recon = np.asarray(pca_test @ np.asarray(pca["components"]).T + np.asarray(pca["mean"]))
