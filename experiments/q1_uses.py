@@ -113,10 +113,10 @@ def denoising(cfg, train_x, test_x, out):
       if seed == 0:
         shown[s] = out_s[:8]
       if s == sigmas[0]:  # the seed's recipe trains at one noise level: how does it do at the others?
-        seed_recipe.append({str(t): image_metrics.psnr(test_x, image_metrics.reconstruct(model.apply, params, noisy[t]))
-                            for t in sigmas})
+        outs = {t: out_s if t == s else image_metrics.reconstruct(model.apply, params, noisy[t]) for t in sigmas}
+        seed_recipe.append({str(t): image_metrics.psnr(test_x, o) for t, o in outs.items()})
         if seed == 0:
-          shown_recipe = {t: image_metrics.reconstruct(model.apply, params, noisy[t][:8]) for t in sigmas}
+          shown_recipe = {t: o[:8] for t, o in outs.items()}
   per_sigma = {s: mean_std(r) for s, r in rows.items()}
   recipe = mean_std(seed_recipe)
   grid = [test_x[:8]]
