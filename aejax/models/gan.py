@@ -77,7 +77,8 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-  """x [B, 28, 28, C] in [0, 1] -> logits [B]. batch_std: minibatch-std feature map before the last conv."""
+  """x [B, 28, 28, C] in [0, 1] -> logits [B]. batch_std: minibatch-std feature map before the last conv.
+  num_classes > 0: class-conditional by projection of the label embedding onto the features."""
   base: int = 64
   num_classes: int = 0
   batch_std: bool = False
@@ -88,8 +89,13 @@ class DCGANDiscriminator(nn.Module):
     if self.batch_std:
       h = minibatch_std(h)
     h = nn.leaky_relu(nn.Conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
-    h = _with_label(h.reshape((x.shape[0], -1)), labels, self.num_classes)
-    return nn.Dense(1)(h)[:, 0]
+    h = h.reshape((x.shape[0], -1))
+    logits = nn.Dense(1)(h)[:, 0]
+    if self.num_classes:
+      # projection (Miyato & Koyama 2018): a one-hot label concatenated before this last linear layer
+      # would only shift the logit per class, so D could not judge whether x matches its label
+      logits = logits + jnp.sum(nn.Embed(self.num_classes, h.shape[-1])(labels) * h, -1)
+    return logits
 
 
 @functools.lru_cache(maxsize=32)
