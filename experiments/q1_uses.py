@@ -189,11 +189,8 @@ def generation(cfg, train_x, test_x, out):
 
 
 def run(cfg: dict, out) -> dict:
-  ds = data.load(cfg["dataset"], download=True)
-  n_train = cfg["train_subset"] or len(ds.train_images)
-  n_test = cfg["test_subset"] or len(ds.test_images)
-  train_x, train_y = ds.train_images[:n_train], ds.train_labels[:n_train]
-  test_x, test_y = ds.test_images[:n_test], ds.test_labels[:n_test]
+  ds = data.load(cfg["dataset"], download=True).head(cfg["train_subset"], cfg["test_subset"])
+  train_x, train_y, test_x, test_y = ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
 
   metrics, wall_s, cpu_s = {}, {}, {}
   parts = {
