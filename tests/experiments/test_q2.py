@@ -1,12 +1,9 @@
 """q2 smoke run: test_error[N][arm] and test_error_std[N][arm], the figure and answer.md."""
 
 import json
-import pathlib
 import re
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-import run  # noqa: E402
+import run
 
 ARMS = ("scratch", "frozen_probe", "finetune", "finetune_consistency")
 

@@ -1,11 +1,8 @@
 """q3 smoke run: the metrics the issue names, the figures and answer.md."""
 
 import json
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-import run  # noqa: E402
+import run
 
 MODELS = ("overcomplete_plain", "undercomplete", "overcomplete_denoising", "overcomplete_sparse")
 KEYS = ("recon_mse_train", "recon_mse_test", "probe_acc", "knn_acc", "denoise_psnr")

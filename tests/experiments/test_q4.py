@@ -1,11 +1,8 @@
 """q4 smoke run: sweep[latent] with the metrics the issue names, the regularised variants, figures, answer.md."""
 
 import json
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-import run  # noqa: E402
+import run
 
 
 def test_q4_smoke(tmp_path):

@@ -1,11 +1,8 @@
 """q5 smoke run: runs[size][tied|untied|greedy] with the issue's keys, tied has about half the params."""
 
 import json
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-import run  # noqa: E402
+import run
 
 KEYS = ("params", "recon_mse_train", "recon_mse_test", "sec_per_epoch")
 

@@ -1,11 +1,8 @@
 """q6 smoke run: ELBO and IW NLL per model (NLL below -ELBO), figures, anchors in answer.md."""
 
 import json
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-import run  # noqa: E402
+import run
 
 
 def test_q6_smoke(tmp_path):

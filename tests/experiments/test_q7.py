@@ -1,11 +1,8 @@
 """q7 smoke run: the metrics the issue names, the figures and answer.md."""
 
 import json
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-import run  # noqa: E402
+import run
 
 
 def test_q7_smoke(tmp_path):

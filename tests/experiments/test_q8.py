@@ -1,11 +1,8 @@
 """q8 smoke run: mode counts on ring/grid/Stacked MNIST, the lr x beta1 sweep with fd, answer.md."""
 
 import json
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-import run  # noqa: E402
+import run
 
 
 def test_q8_smoke(tmp_path):
