@@ -66,8 +66,8 @@ def write(out) -> str:
   summary = table(["", "experiment", "status", "profile", "seeds", "device", "wall s", "date"], rows)
   bad = [r[1] for r in rows if r[2] != "ok"]
   head = (f"# aejax: eight questions on autoencoders and GANs, answered by measurement\n\n"
-          f"Every number below was computed by the run that produced this report "
-          f"(`python run.py all`); published anchors are labelled as such.\n\n{summary}\n\n"
+          f"Every number below was computed by the runs in this table (`python run.py qN` or "
+          f"`python run.py all`, with the profile shown); published anchors are labelled as such.\n\n{summary}\n\n"
           f"Total experiment wall time: {total:.0f} s."
           + (f" **Not answered in this run: {', '.join(bad)}.**" if bad else "") + "\n")
   text = head + "\n" + "\n".join(sections)
