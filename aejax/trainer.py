@@ -184,22 +184,31 @@ def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, 
   return state.params, history
 
 
-_CLASSIFIER_STEPS = {}
+_STEPS = {}
+
+
+def _step_for(key: tuple, build: Callable):
+  """(tx, step) built once per setting `key`: repeated runs get the same objects, so jit reuses
+  one compiled step instead of compiling a fresh closure each time."""
+  if key not in _STEPS:
+    _STEPS[key] = build()
+  return _STEPS[key]
 
 
 def _classifier_step(apply_fn, params, lr, trainable, consistency, axis_name):
-  """(tx, step) for train_classifier, built once per setting: repeated runs reuse one compiled step."""
+  """(tx, step) for train_classifier, one per setting."""
   import optax
   from aejax import losses
   from aejax.train import freeze, make_train_step
-  key = (apply_fn, lr, trainable, axis_name,
-         None if consistency is None else tuple(sorted(consistency.items())))
-  if key not in _CLASSIFIER_STEPS:
+
+  def build():
     tx = optax.adam(lr) if trainable is None else freeze(optax.adam(lr), params, trainable)
     loss_fn = (losses.cross_entropy(apply_fn) if consistency is None
                else losses.consistency_cross_entropy(apply_fn, **consistency))
-    _CLASSIFIER_STEPS[key] = (tx, make_train_step(loss_fn, axis_name))
-  return _CLASSIFIER_STEPS[key]
+    return tx, make_train_step(loss_fn, axis_name)
+
+  return _step_for(("classifier", apply_fn, lr, trainable, axis_name,
+                    None if consistency is None else tuple(sorted(consistency.items()))), build)
 
 
 def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size: int, lr: float,
@@ -232,23 +241,20 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
   return state.params, history
 
 
-_GAN_STEPS = {}
-
-
 def _gan_step(generator, discriminator, latent, lr, beta1, conditional, pack, image_output, loss_fns,
               d_steps, axis_name):
-  """(tx, step) for train_gan, built once per setting: repeated runs reuse one compiled step."""
+  """(tx, step) for train_gan, one per setting."""
   import optax
   from aejax import losses
   from aejax.train import make_gan_step
-  key = (generator, discriminator, latent, lr, beta1, conditional, pack, image_output, loss_fns, d_steps,
-         axis_name)
-  if key not in _GAN_STEPS:
-    if loss_fns is None:
-      loss_fns = losses.gan_nonsaturating(generator.apply, discriminator.apply, latent,
-                                          conditional=conditional, pack=pack, image_output=image_output)
-    _GAN_STEPS[key] = (optax.adam(lr, b1=beta1), make_gan_step(*loss_fns, axis_name=axis_name, d_steps=d_steps))
-  return _GAN_STEPS[key]
+
+  def build():
+    fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent,
+                                               conditional=conditional, pack=pack, image_output=image_output)
+    return optax.adam(lr, b1=beta1), make_gan_step(*fns, axis_name=axis_name, d_steps=d_steps)
+
+  return _step_for(("gan", generator, discriminator, latent, lr, beta1, conditional, pack, image_output,
+                    loss_fns, d_steps, axis_name), build)
 
 
 def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr: float,
