@@ -1,5 +1,7 @@
 """Image-level measurements: PSNR of reconstructions/denoisings, AUROC of anomaly scores."""
 
+import functools
+
 import jax
 import numpy as np
 
@@ -32,8 +34,13 @@ def add_noise(images, sigma: float, seed: int) -> np.ndarray:
 
 def reconstruct(apply_fn, params, images, batch_size: int = 1000) -> np.ndarray:
   """sigmoid(decoder logits) for `images` under `apply_fn(params, x) -> (logits, codes)`."""
-  fn = jax.jit(lambda x: jax.nn.sigmoid(apply_fn(params, x)[0]))
-  return batched_apply(fn, _float(images), batch_size)
+  return batched_apply(functools.partial(_output_fn(apply_fn), params), _float(images), batch_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _output_fn(apply_fn):
+  """One jitted (params, x) -> sigmoid(logits) per apply_fn: later calls with new params reuse its compile."""
+  return jax.jit(lambda params, x: jax.nn.sigmoid(apply_fn(params, x)[0]))
 
 
 def reconstruction_mse(apply_fn, params, images, batch_size: int = 1000) -> np.ndarray:
