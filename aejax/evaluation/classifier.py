@@ -5,6 +5,7 @@
 """
 
 import dataclasses
+import functools
 import pathlib
 
 import jax
@@ -22,6 +23,13 @@ from aejax.models.classifier import CNN
 DEFAULT_STEPS = 1500
 
 
+@functools.partial(jax.jit, static_argnames=("model", "method"))
+def _apply(model, params, x, method=None):
+  """model.apply on uint8 or [0, 1] images; one compile per (model, method, batch shape), shared by
+  every Classifier with an equal model (Flax modules compare by value), whatever its params."""
+  return model.apply(params, losses.to_float(x), method=method)
+
+
 @dataclasses.dataclass
 class Classifier:
   """A trained CNN; images are uint8 or float in [0, 1], NHWC with the data set's channels."""
@@ -31,17 +39,14 @@ class Classifier:
   dataset: str
   path: pathlib.Path | None = None
 
-  def __post_init__(self):
-    self._logits = jax.jit(lambda p, x: self.model.apply(p, losses.to_float(x)))
-    self._features = jax.jit(lambda p, x: self.model.apply(p, losses.to_float(x), method=CNN.features))
-
   def logits(self, images, batch_size: int = 500) -> np.ndarray:
     """[N, num_classes] logits."""
-    return batched_apply(lambda x: self._logits(self.params, x), images, batch_size)
+    return batched_apply(functools.partial(_apply, self.model, self.params), images, batch_size)
 
   def features(self, images, batch_size: int = 500) -> np.ndarray:
     """[N, 128] penultimate activations (the space Frechet distance is measured in)."""
-    return batched_apply(lambda x: self._features(self.params, x), images, batch_size)
+    return batched_apply(functools.partial(_apply, self.model, self.params, method=CNN.features), images,
+                         batch_size)
 
   def predict(self, images, batch_size: int = 500) -> np.ndarray:
     """[N] most probable class."""

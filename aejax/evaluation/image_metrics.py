@@ -5,7 +5,7 @@ import functools
 import jax
 import numpy as np
 
-from aejax.evaluation import batched_apply
+from aejax.evaluation import batched_apply, static_fn
 
 
 def _float(x):
@@ -33,14 +33,17 @@ def add_noise(images, sigma: float, seed: int) -> np.ndarray:
 
 
 def reconstruct(apply_fn, params, images, batch_size: int = 1000) -> np.ndarray:
-  """sigmoid(decoder logits) for `images` under `apply_fn(params, x) -> (logits, codes)`."""
-  return batched_apply(functools.partial(_output_fn(apply_fn), params), _float(images), batch_size)
+  """sigmoid(decoder logits) for `images` under `apply_fn(params, x) -> (logits, codes)`.
+
+  One compile per (apply_fn, batch shape): params are traced, so new params reuse it. Pass
+  `model.apply` or a module-level function; a fresh lambda per call compiles per call.
+  """
+  return batched_apply(functools.partial(_output, static_fn(apply_fn), params), _float(images), batch_size)
 
 
-@functools.lru_cache(maxsize=64)
-def _output_fn(apply_fn):
-  """One jitted (params, x) -> sigmoid(logits) per apply_fn: later calls with new params reuse its compile."""
-  return jax.jit(lambda params, x: jax.nn.sigmoid(apply_fn(params, x)[0]))
+@functools.partial(jax.jit, static_argnames="apply_fn")
+def _output(apply_fn, params, x):
+  return jax.nn.sigmoid(apply_fn(params, x)[0])
 
 
 def reconstruction_mse(apply_fn, params, images, batch_size: int = 1000) -> np.ndarray:

@@ -8,6 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from aejax.evaluation import static_fn
+
 
 def center_mask(shape, size: int) -> np.ndarray:
   """float mask [H, W, 1]: 1 = visible, 0 = the hidden centre square of side `size`."""
@@ -42,13 +44,14 @@ def inpaint(g_apply, g_params, images, mask, *, latent: int, steps: int = 200, l
             prior_weight: float = 0.01, seed: int = 0, batch_size: int = 100):
   """Fill the hidden pixels (mask 0) of `images` [N, H, W, C] in [0, 1] from G(z*), where
   z* = argmin_z ||mask * (G(z) - x)||^2 + prior_weight/2 ||z||^2 (Adam, `steps` steps).
-  Returns (completed images [N, H, W, C] with the visible pixels kept, mean visible-pixel loss per step)."""
+  Returns (completed images [N, H, W, C] with the visible pixels kept, mean visible-pixel loss per step).
+  g_params are traced: one compile per (g_apply, batch shape, latent, steps), reused for new params."""
   x = np.asarray(images, np.float32)
   mask = np.broadcast_to(np.asarray(mask, np.float32), x.shape[1:])
   outs, curves = [], []
   for i in range(0, len(x), batch_size):
     chunk = x[i:i + batch_size]
-    gen, curve = _search(g_apply, g_params, jnp.asarray(chunk), jnp.asarray(mask),
+    gen, curve = _search(static_fn(g_apply), g_params, jnp.asarray(chunk), jnp.asarray(mask),
                          jax.random.PRNGKey(seed + i), latent=latent, steps=steps, lr=lr,
                          prior_weight=prior_weight)
     outs.append(mask * chunk + (1 - mask) * np.asarray(gen))

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from aejax.evaluation import batched_apply
+from aejax.evaluation import batched_apply, static_fn
 
 
 def flatten(x):
@@ -22,10 +22,22 @@ def flatten(x):
 
 
 def encode(apply_encode, params, images, batch_size: int = 1000):
-  """Codes [N, D] of `images` (uint8 or float NHWC) under `apply_encode(params, x)`, in chunks."""
-  fn = jax.jit(lambda x: apply_encode(params, x.astype(jnp.float32) / 255.0)
-               if x.dtype == jnp.uint8 else apply_encode(params, x))
-  return flatten(batched_apply(fn, images, batch_size))
+  """Codes [N, D] of `images` (uint8 or float NHWC) under `apply_encode(params, x)`, in chunks.
+
+  One compile per (apply_encode, batch shape, dtype); params are traced. Pass
+  `functools.partial(model.apply, method="encode")` (equal for equal models, even built afresh)
+  or a module-level function: a fresh lambda per call compiles per call.
+  """
+  return flatten(batched_apply(functools.partial(_encode, static_fn(apply_encode), params), images, batch_size))
+
+
+def _scaled(x):
+  return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x
+
+
+@functools.partial(jax.jit, static_argnames="apply_encode")
+def _encode(apply_encode, params, x):
+  return apply_encode(params, _scaled(x))
 
 
 # ---------------------------------------------------------------- linear probe
@@ -94,10 +106,17 @@ def linear_probe_accuracy(train_features, train_labels, test_features, test_labe
 
 
 def classifier_accuracy(apply_fn, params, images, labels, batch_size: int = 1000) -> float:
-  """Accuracy of a classifier `apply_fn(params, x) -> logits` on uint8 or float images."""
-  fn = jax.jit(lambda x: jnp.argmax(apply_fn(params, x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8
-                                             else x), -1))
-  return float(np.mean(batched_apply(fn, images, batch_size) == np.asarray(labels)))
+  """Accuracy of a classifier `apply_fn(params, x) -> logits` on uint8 or float images.
+
+  One compile per (apply_fn, batch shape, dtype); params are traced, so new params reuse it.
+  """
+  pred = batched_apply(functools.partial(_predict, static_fn(apply_fn), params), images, batch_size)
+  return float(np.mean(pred == np.asarray(labels)))
+
+
+@functools.partial(jax.jit, static_argnames="apply_fn")
+def _predict(apply_fn, params, x):
+  return jnp.argmax(apply_fn(params, _scaled(x)), -1)
 
 
 # ---------------------------------------------------------------- k-NN
