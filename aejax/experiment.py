@@ -58,12 +58,34 @@ def environment() -> dict:
           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
+_COMPILES = {"count": 0, "seconds": 0.0}
+
+
+def _count_compile(event: str, duration: float, **kwargs):
+  if event == "/jax/core/compile/backend_compile_duration":
+    _COMPILES["count"] += 1
+    _COMPILES["seconds"] += duration
+
+
+def compile_counter():
+  """(count, seconds) of XLA compilations so far in this process (installs the listener once)."""
+  import jax
+  if not _COMPILES.get("installed"):
+    jax.monitoring.register_event_duration_secs_listener(_count_compile)
+    _COMPILES["installed"] = True
+  return _COMPILES["count"], _COMPILES["seconds"]
+
+
 def execute(module, cfg: dict, path: pathlib.Path, profile: str) -> dict:
-  """Run the experiment, then write metrics.json with a `_meta` block (profile, config, device, time)."""
+  """Run the experiment, then write metrics.json with a `_meta` block (profile, config, device, time,
+  and the number of XLA compilations it triggered)."""
+  n0, c0 = compile_counter()
   t0 = time.perf_counter()
   metrics = module.run(cfg, path)
+  n1, c1 = compile_counter()
   meta = {"experiment": module.NAME, "question": module.QUESTION, "profile": profile,
-          "config": cfg, "wall_s": round(time.perf_counter() - t0, 1), **environment()}
+          "config": cfg, "wall_s": round(time.perf_counter() - t0, 1), "compiles": n1 - n0,
+          "compile_s": round(c1 - c0, 1), **environment()}
   metrics = {**metrics, "_meta": meta}
   write_json(path / "metrics.json", metrics)
   return metrics

@@ -1,14 +1,95 @@
-"""Losses, each a factory returning `loss_fn(params, batch, rng) -> (loss, metrics)`.
+"""Losses, each a factory returning `loss_fn(params, batch, rng, **hparams) -> (loss, metrics)`.
 
-`batch` is a dict with "image" (uint8 or float NHWC) and optionally "label". The apply function
-is closed over, so a train step needs nothing but the loss.
+`batch` is a dict with "image" (uint8 or float NHWC), optionally "label", and "index" (each
+example's position in the global batch; the train steps add it). The apply function and the loss's
+structure are closed over; numeric settings (noise levels, penalty weights) given to the factory are
+defaults that keyword arguments at call time override, so the steps pass them as traced values
+(`TrainState.hparams`) and one compiled step serves every setting. A setting that is a Python 0
+switches its term off at trace time; a traced one always computes it.
+
+Random draws are per example (`aejax.train.example_keys`), so every parallel mode draws the same
+numbers for the same example.
 """
 
-from typing import Callable
+import dataclasses
+import functools
+import inspect
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import optax
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Method:
+  """`module.apply` that compares by the module's value (bound methods compare by identity)."""
+  func: Callable
+  module: Any
+
+  def __call__(self, *args, **kwargs):
+    return self.func(self.module, *args, **kwargs)
+
+  def __eq__(self, other):
+    return isinstance(other, _Method) and (self.func, self.module) == (other.func, other.module)
+
+  def __hash__(self):
+    return hash((self.func, self.module))
+
+
+def _value(arg):
+  if inspect.ismethod(arg) and getattr(type(arg.__self__), "apply", None) is not None:
+    try:
+      hash(arg.__self__)
+      return _Method(arg.__func__, arg.__self__)
+    except TypeError:
+      pass
+  return arg
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Loss:
+  """A loss named by its factory and arguments: two built with equal models and settings are equal,
+  so the train steps made from them share one compiled executable. Calling it builds the closure
+  (at trace time only). Unhashable arguments fall back to identity."""
+  factory: Callable
+  args: tuple
+  kwargs: tuple
+  part: int | None = None  # for factories returning a tuple of losses (the GAN's d and g losses)
+
+  def _key(self):
+    key = (self.factory, self.args, self.kwargs, self.part)
+    try:
+      hash(key)
+      return key
+    except TypeError:
+      return id(self)
+
+  def __eq__(self, other):
+    return isinstance(other, Loss) and self._key() == other._key()
+
+  def __hash__(self):
+    return hash(self._key())
+
+  def __call__(self, *args, **kwargs):
+    fn = self.factory(*self.args, **dict(self.kwargs))
+    return (fn if self.part is None else fn[self.part])(*args, **kwargs)
+
+
+def by_value(factory=None, *, parts: int = 0):
+  """Decorate a loss factory so that it returns `Loss` values (or a tuple of `parts` of them)."""
+  if factory is None:
+    return functools.partial(by_value, parts=parts)
+
+  @functools.wraps(factory)
+  def make(*args, **kwargs):
+    factory(*args, **kwargs)  # bad settings raise here, where they were given
+    args, kwargs = tuple(map(_value, args)), tuple(sorted((k, _value(v)) for k, v in kwargs.items()))
+    if parts:
+      return tuple(Loss(factory, args, kwargs, i) for i in range(parts))
+    return Loss(factory, args, kwargs)
+
+  return make
 
 
 def to_float(images):
@@ -18,13 +99,32 @@ def to_float(images):
   return images.astype(jnp.float32)
 
 
-def corrupt(x, rng, noise_std: float = 0.0, dropout: float = 0.0):
-  """Denoising corruptions: additive Gaussian noise and/or masking noise (pixels set to 0)."""
+def _on(value) -> bool:
+  """False only for a Python number equal to 0: that term is left out of the program."""
+  return not (isinstance(value, (int, float)) and value == 0)
+
+
+def _index(batch, x):
+  return batch["index"] if "index" in batch else jnp.arange(x.shape[0], dtype=jnp.int32)
+
+
+def per_example(rng, index, draw: Callable):
+  """Stack `draw(key)` over examples, example i using fold_in(rng, index[i]) (sharding-invariant)."""
+  return jax.vmap(lambda i: draw(jax.random.fold_in(rng, i)))(index)
+
+
+def corrupt(x, rng, noise_std=0.0, dropout=0.0, index=None):
+  """Denoising corruptions: additive Gaussian noise and/or masking noise (pixels set to 0).
+
+  index: each row's position in the global batch (default 0..B-1); the draws for a row depend only
+  on (rng, index), not on which device holds it.
+  """
+  index = jnp.arange(x.shape[0], dtype=jnp.int32) if index is None else index
   k_noise, k_drop = jax.random.split(rng)
-  if noise_std > 0:
-    x = x + noise_std * jax.random.normal(k_noise, x.shape, x.dtype)
-  if dropout > 0:
-    x = x * jax.random.bernoulli(k_drop, 1.0 - dropout, x.shape)
+  if _on(noise_std):
+    x = x + noise_std * per_example(k_noise, index, lambda k: jax.random.normal(k, x.shape[1:], x.dtype))
+  if _on(dropout):
+    x = x * per_example(k_drop, index, lambda k: jax.random.bernoulli(k, 1.0 - dropout, x.shape[1:]))
   return x
 
 
@@ -40,6 +140,7 @@ def kl_sparsity(codes, target: float):
   return jnp.sum(target * jnp.log(target / rho) + (1 - target) * jnp.log((1 - target) / (1 - rho)))
 
 
+@by_value
 def reconstruction(apply_fn: Callable, kind: str = "mse", noise_std: float = 0.0, dropout: float = 0.0,
                    l1_codes: float = 0.0, kl_target: float = 0.0, kl_weight: float = 0.0):
   """Autoencoder loss: reconstruct the clean image from a (optionally) corrupted one.
@@ -52,20 +153,24 @@ def reconstruction(apply_fn: Callable, kind: str = "mse", noise_std: float = 0.0
   if kind not in ("mse", "bce", "mse_linear"):
     raise ValueError(f"reconstruction kind must be 'mse', 'bce' or 'mse_linear', got {kind!r}")
 
-  def loss_fn(params, batch, rng):
+  defaults = dict(noise_std=noise_std, dropout=dropout, l1_codes=l1_codes, kl_target=kl_target,
+                  kl_weight=kl_weight)
+
+  def loss_fn(params, batch, rng, **hparams):
+    hp = {**defaults, **hparams}
     x = to_float(batch["image"])
-    logits, codes = apply_fn(params, corrupt(x, rng, noise_std, dropout))
+    logits, codes = apply_fn(params, corrupt(x, rng, hp["noise_std"], hp["dropout"], _index(batch, x)))
     mse = jnp.mean(((logits if kind == "mse_linear" else jax.nn.sigmoid(logits)) - x) ** 2)
     recon = bce_with_logits(logits, x).mean() if kind == "bce" else mse
     loss = recon
     metrics = {"recon_mse": mse}
-    if l1_codes > 0:
+    if _on(hp["l1_codes"]):
       penalty = jnp.abs(codes).sum(-1).mean()
-      loss = loss + l1_codes * penalty
+      loss = loss + hp["l1_codes"] * penalty
       metrics["l1_codes"] = penalty
-    if kl_weight > 0:
-      penalty = kl_sparsity(codes.reshape((codes.shape[0], -1)), kl_target)
-      loss = loss + kl_weight * penalty
+    if _on(hp["kl_weight"]):
+      penalty = kl_sparsity(codes.reshape((codes.shape[0], -1)), hp["kl_target"])
+      loss = loss + hp["kl_weight"] * penalty
       metrics["kl_sparsity"] = penalty
     metrics["loss"] = loss
     return loss, metrics
@@ -73,9 +178,10 @@ def reconstruction(apply_fn: Callable, kind: str = "mse", noise_std: float = 0.0
   return loss_fn
 
 
-def binarize(x, rng):
-  """Dynamic binarisation: each pixel ~ Bernoulli(intensity), resampled every time."""
-  return jax.random.bernoulli(rng, x).astype(jnp.float32)
+def binarize(x, rng, index=None):
+  """Dynamic binarisation: each pixel ~ Bernoulli(intensity), resampled every time (per example)."""
+  index = jnp.arange(x.shape[0], dtype=jnp.int32) if index is None else index
+  return jax.vmap(lambda i, xi: jax.random.bernoulli(jax.random.fold_in(rng, i), xi))(index, x).astype(jnp.float32)
 
 
 def log_likelihood(decoder_out, x, likelihood: str, obs_logvar=None):
@@ -92,19 +198,22 @@ def gaussian_kl(mean, logvar):
   return 0.5 * jnp.sum(jnp.exp(logvar) + mean**2 - 1.0 - logvar, axis=-1)
 
 
+@by_value
 def elbo(apply_fn: Callable, likelihood: str = "bernoulli", dynamic_binarization: bool = True,
          beta: float = 1.0):
   """Negative ELBO in nats per example: -(E_q[log p(x|z)] - beta * KL(q(z|x) || p(z))).
 
-  apply_fn(params, x, rng) -> (decoder output, mean, logvar).
+  apply_fn(params, x, rng) -> (decoder output, mean, logvar); it gets one key per example [B, 2]
+  (aejax.models.vae.VAE draws each example's z from its own key). beta may be traced.
   """
 
-  def loss_fn(params, batch, rng):
+  def loss_fn(params, batch, rng, beta=beta):
     k_bin, k_z = jax.random.split(rng)
     x = to_float(batch["image"])
+    index = _index(batch, x)
     if dynamic_binarization:
-      x = binarize(x, k_bin)
-    out, mean, logvar = apply_fn(params, x, k_z)
+      x = binarize(x, k_bin, index)
+    out, mean, logvar = apply_fn(params, x, jax.vmap(lambda i: jax.random.fold_in(k_z, i))(index))
     obs_logvar = params["params"].get("obs_logvar") if likelihood == "gaussian" else None
     rec = log_likelihood(out, x, likelihood, obs_logvar).mean()
     kl = gaussian_kl(mean, logvar).mean()
@@ -114,11 +223,13 @@ def elbo(apply_fn: Callable, likelihood: str = "bernoulli", dynamic_binarization
   return loss_fn
 
 
+@by_value
 def cross_entropy(apply_fn: Callable, augment_noise: float = 0.0):
   """Softmax cross-entropy classification loss with accuracy; apply_fn(params, x) -> logits."""
 
-  def loss_fn(params, batch, rng):
-    x = corrupt(to_float(batch["image"]), rng, augment_noise)
+  def loss_fn(params, batch, rng, augment_noise=augment_noise):
+    x = to_float(batch["image"])
+    x = corrupt(x, rng, augment_noise, index=_index(batch, x))
     logits = apply_fn(params, x)
     labels = batch["label"]
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
@@ -127,6 +238,7 @@ def cross_entropy(apply_fn: Callable, augment_noise: float = 0.0):
   return loss_fn
 
 
+@by_value(parts=2)
 def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditional: bool = False,
                       pack: int = 1, image_output: bool = True):
   """Standard GAN losses (Goodfellow et al.), non-saturating generator loss.
@@ -138,9 +250,8 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
   """
 
   def fake(g_params, batch, rng):
-    n = batch["image"].shape[0]
     k_z, k_y = jax.random.split(rng)
-    z = jax.random.normal(k_z, (n, latent))
+    z = per_example(k_z, _index(batch, batch["image"]), lambda k: jax.random.normal(k, (latent,)))
     labels = batch["label"] if conditional else None
     out = g_apply(g_params, z, labels)
     return (jax.nn.sigmoid(out) if image_output else out), labels
@@ -178,17 +289,19 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
   return d_loss_fn, g_loss_fn
 
 
-def random_shift(x, rng, max_shift: int):
+def random_shift(x, rng, max_shift: int, index=None):
   """Translate each image [B, H, W, C] by up to `max_shift` pixels in each direction (zero fill)."""
   if max_shift <= 0:
     return x
   b, h, w, c = x.shape
+  index = jnp.arange(b, dtype=jnp.int32) if index is None else index
   padded = jnp.pad(x, ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0)))
-  offsets = jax.random.randint(rng, (b, 2), 0, 2 * max_shift + 1)
+  offsets = per_example(rng, index, lambda k: jax.random.randint(k, (2,), 0, 2 * max_shift + 1))
   crop = lambda img, o: jax.lax.dynamic_slice(img, (o[0], o[1], 0), (h, w, c))
   return jax.vmap(crop)(padded, offsets)
 
 
+@by_value
 def consistency_cross_entropy(apply_fn: Callable, unlabeled_weight: float = 1.0, threshold: float = 0.95,
                               max_shift: int = 2, noise_std: float = 0.0, dropout: float = 0.0):
   """Semi-supervised classification loss (FixMatch-style pseudo-label consistency).
@@ -196,18 +309,20 @@ def consistency_cross_entropy(apply_fn: Callable, unlabeled_weight: float = 1.0,
   batch: "image"/"label" (labelled) and "unlabeled" images. The labelled term is cross-entropy on
   shifted images; on each unlabeled image, the prediction for the clean image, where its top
   probability reaches `threshold`, is the hard target for the same image shifted and corrupted
-  (noise, masking). apply_fn(params, x) -> logits.
+  (noise, masking). apply_fn(params, x) -> logits. max_shift is structural; the rest may be traced.
   """
 
-  def loss_fn(params, batch, rng):
+  def loss_fn(params, batch, rng, unlabeled_weight=unlabeled_weight, threshold=threshold, noise_std=noise_std,
+              dropout=dropout):
     k_lab, k_shift, k_corrupt = jax.random.split(rng, 3)
-    x, labels = random_shift(to_float(batch["image"]), k_lab, max_shift), batch["label"]
+    index = _index(batch, batch["image"])
+    x, labels = random_shift(to_float(batch["image"]), k_lab, max_shift, index), batch["label"]
     logits = apply_fn(params, x)
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
     u = to_float(batch["unlabeled"])
     probs = jax.nn.softmax(jax.lax.stop_gradient(apply_fn(params, u)))
     mask = (probs.max(-1) >= threshold).astype(jnp.float32)
-    strong = corrupt(random_shift(u, k_shift, max_shift), k_corrupt, noise_std, dropout)
+    strong = corrupt(random_shift(u, k_shift, max_shift, index), k_corrupt, noise_std, dropout, index)
     u_ce = optax.softmax_cross_entropy_with_integer_labels(apply_fn(params, strong), probs.argmax(-1))
     u_loss = (u_ce * mask).mean()
     loss = ce + unlabeled_weight * u_loss

@@ -9,6 +9,7 @@
 Across hosts, each process feeds its own slice of every global batch (see `host_slice`).
 """
 
+import functools
 import os
 
 import jax
@@ -18,6 +19,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 AXIS = "batch"
 MODES = ("jit", "pmap", "mesh")
+CHOICES = ("auto", *MODES)
 
 
 def maybe_initialize_distributed() -> bool:
@@ -42,6 +44,19 @@ def check_mode(mode: str):
     raise ValueError(f"parallel mode must be one of {MODES}, got {mode!r}")
 
 
+def resolve_mode(mode: str) -> str:
+  """"auto" -> "mesh" over all devices when there are several, else "jit". "jit" trains on one
+  device, so it is refused when several processes make one run."""
+  if mode not in CHOICES:
+    raise ValueError(f"parallel mode must be one of {CHOICES}, got {mode!r}")
+  if mode == "auto":
+    return "mesh" if jax.device_count() > 1 else "jit"
+  if mode == "jit" and jax.process_count() > 1:
+    raise ValueError(f"parallel=jit trains on one device, but this run spans {jax.process_count()} "
+                     "processes; use parallel=mesh, pmap or auto")
+  return mode
+
+
 def axis_name(mode: str) -> str | None:
   """The axis name the step factory needs: only pmap steps reduce explicitly."""
   check_mode(mode)
@@ -52,16 +67,28 @@ def _mesh() -> Mesh:
   return Mesh(np.array(jax.devices()), (AXIS,))
 
 
+def _call(step, state, batch):
+  return step(state, batch)
+
+
+# One wrapper per mode with the step as a static argument: JAX's own cache then keys the
+# executable on the step's value (aejax's steps and losses compare by value), not on a new closure.
+_JIT = {d: jax.jit(_call, static_argnums=0, donate_argnums=(1,) if d else ()) for d in (True, False)}
+_PMAP = {d: jax.pmap(_call, axis_name=AXIS, static_broadcasted_argnums=0, donate_argnums=(1,) if d else ())
+         for d in (True, False)}
+
+
 def compile_step(step, mode: str, donate: bool = True):
-  """Wrap a pure step for the mode; the state argument (0) is donated to save a copy."""
+  """Wrap a pure step for the mode; the state is donated to save a copy. Equal steps share one
+  compiled executable per mode, input shapes and state structure."""
   check_mode(mode)
-  donate_argnums = (0,) if donate else ()
   if mode == "pmap":
-    return jax.pmap(step, axis_name=AXIS, donate_argnums=donate_argnums)
+    return functools.partial(_PMAP[donate], step)
   if mode == "mesh":
     replicated = NamedSharding(_mesh(), P())
-    return jax.jit(step, donate_argnums=donate_argnums, out_shardings=replicated)
-  return jax.jit(step, donate_argnums=donate_argnums)
+    return functools.partial(jax.jit(_call, static_argnums=0, donate_argnums=(1,) if donate else (),
+                                     out_shardings=replicated), step)
+  return functools.partial(_JIT[donate], step)
 
 
 def put_state(state, mode: str):
@@ -76,10 +103,13 @@ def put_state(state, mode: str):
 
 
 def get_state(state, mode: str):
-  """Inverse of put_state: one copy of the state (the first replica under pmap)."""
+  """Inverse of put_state: one single-device copy of the state (the first local replica), so that
+  evaluation after training runs on this process's devices alone."""
   check_mode(mode)
   if mode == "pmap":
-    return jax.tree.map(lambda x: x[0], state)
+    return jax.tree.map(lambda x: x[0], state)  # pmap outputs hold only this process's devices
+  if mode == "mesh":
+    return jax.tree.map(lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x, state)
   return state
 
 

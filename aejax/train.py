@@ -3,9 +3,20 @@
 A step is `(state, batch) -> (state, metrics)`; jit/pmap/mesh wrap it from outside
 (aejax.parallel). With `axis_name` set, gradients and metrics are `lax.pmean`-ed over that axis,
 so the same step runs on one device or many.
+
+Hyperparameters are values, not constants: the learning rate and Adam betas live in the optimiser
+state (`adam`, built on `optax.inject_hyperparams`), loss weights in `state.hparams` (passed to the
+loss as keyword arguments), and a frozen-parameter mask in `state.trainable`. So runs that differ
+only in those settings reuse one compiled step.
+
+Randomness is drawn per example (`example_keys`): example i of a global batch gets
+`fold_in(step_key, batch["index"][i])`, so one device, pmap over eight or a mesh over a pod draw
+the same numbers for the same example.
 """
 
 from typing import Any, Callable
+
+import dataclasses
 
 import flax.struct
 import jax
@@ -17,40 +28,87 @@ LossFn = Callable[..., tuple[jax.Array, dict]]
 
 
 class TrainState(flax.struct.PyTreeNode):
-  """Everything a step changes: params, optimiser state, step counter and the RNG key."""
+  """Everything a step changes or reads: params, optimiser state, step counter, RNG key, and the
+  traced settings (`hparams`: loss weights; `trainable`: a 0/1 mask per param leaf, or None)."""
   step: jax.Array
   params: Any
   opt_state: Any
   rng: jax.Array  # raw uint32[2] key, so checkpoints stay plain arrays
   tx: optax.GradientTransformation = flax.struct.field(pytree_node=False)
+  hparams: Any = flax.struct.field(default_factory=dict)
+  trainable: Any = None
 
   def apply_gradients(self, grads):
+    if self.trainable is not None:  # frozen leaves get zero gradients, so Adam leaves them exactly as they are
+      grads = jax.tree.map(lambda g, m: g * m.astype(g.dtype), grads, self.trainable)
     updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
     return self.replace(step=self.step + 1, params=optax.apply_updates(self.params, updates),
                         opt_state=opt_state)
 
 
-def create_train_state(params, tx: optax.GradientTransformation, seed: int) -> TrainState:
-  """A fresh state; `seed` seeds the key that rides in the state (noise, sampling, dropout)."""
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
-                    rng=jax.random.PRNGKey(seed), tx=tx)
+def _hparams(values: dict | None) -> dict:
+  return {k: jnp.asarray(v, jnp.float32) for k, v in (values or {}).items()}
 
 
-def freeze(tx: optax.GradientTransformation, params, trainable: Callable[[tuple], bool]):
-  """Wrap `tx` so that only params whose path (tuple of names) passes `trainable` are updated.
+def create_train_state(params, tx: optax.GradientTransformation, seed: int, hparams: dict | None = None,
+                       trainable: Callable[[tuple], bool] | None = None) -> TrainState:
+  """A fresh state; `seed` seeds the key that rides in the state (noise, sampling, dropout).
 
-  Example, a linear probe on a frozen encoder: freeze(optax.adam(1e-3), params, lambda p: "head" in p).
+  hparams: loss settings passed to the loss as keyword arguments (traced float32 scalars).
+  trainable(path) -> bool: only params whose path (tuple of names) passes are updated, e.g.
+  `lambda p: "head" in p` for a linear probe on a frozen encoder.
   """
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
+                    rng=jax.random.PRNGKey(seed), tx=tx, hparams=_hparams(hparams),
+                    trainable=None if trainable is None else trainable_mask(params, trainable))
+
+
+def trainable_mask(params, trainable: Callable[[tuple], bool]):
+  """A float32 0/1 scalar per param leaf: 1 where `trainable(path)`."""
   flat = traverse_util.flatten_dict(params)
-  labels = traverse_util.unflatten_dict({k: "train" if trainable(k) else "frozen" for k in flat})
-  return optax.multi_transform({"train": tx, "frozen": optax.set_to_zero()}, labels)
+  return traverse_util.unflatten_dict({k: jnp.float32(bool(trainable(k))) for k in flat})
 
 
-def _split_rng(state_rng, axis_name):
-  """Next state key, and this step's key (distinct per device under pmap)."""
+# One Adam for every run: its learning rate and betas are state, so changing them reuses the compile.
+ADAM = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3, b1=0.9, b2=0.999)
+
+
+def adam(params, lr, b1: float = 0.9, b2: float = 0.999):
+  """(tx, opt_state) for Adam with traced settings; `lr` may also be an optax schedule (then a tx of
+  its own, compiled per schedule object)."""
+  if callable(lr):
+    tx = optax.adam(lr, b1=b1, b2=b2)
+    return tx, tx.init(params)
+  opt_state = ADAM.init(params)
+  opt_state.hyperparams.update(_hparams({"learning_rate": lr, "b1": b1, "b2": b2}))
+  return ADAM, opt_state
+
+
+def create_adam_state(params, seed: int, lr, b1: float = 0.9, b2: float = 0.999, hparams: dict | None = None,
+                      trainable: Callable[[tuple], bool] | None = None) -> TrainState:
+  """create_train_state with `adam`: the common recipe, one compile whatever lr, betas and hparams."""
+  tx, opt_state = adam(params, lr, b1, b2)
+  return create_train_state(params, tx, seed, hparams, trainable).replace(opt_state=opt_state)
+
+
+def example_keys(rng, index):
+  """One key per example: fold_in(rng, index[i]), index = each example's position in the global batch."""
+  return jax.vmap(lambda i: jax.random.fold_in(rng, i))(index)
+
+
+def with_index(batch: dict, axis_name: str | None):
+  """`batch` with "index", each example's position in the global batch (added if missing: under
+  pmap, device d holds rows d*B..(d+1)*B-1)."""
+  if "index" in batch:
+    return batch
+  n = jax.tree.leaves(batch)[0].shape[0]
+  offset = 0 if axis_name is None else jax.lax.axis_index(axis_name) * n
+  return {**batch, "index": offset + jnp.arange(n, dtype=jnp.int32)}
+
+
+def _split_rng(state_rng):
+  """Next state key, and this step's key (the same on every device: draws are per example)."""
   next_rng, step_rng = jax.random.split(state_rng)
-  if axis_name is not None:
-    step_rng = jax.random.fold_in(step_rng, jax.lax.axis_index(axis_name))
   return next_rng, step_rng
 
 
@@ -58,17 +116,24 @@ def _mean(tree, axis_name):
   return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
 
 
-def make_train_step(loss_fn: LossFn, axis_name: str | None = None):
-  """Build the step for `loss_fn(params, batch, rng) -> (loss, metrics)`."""
-  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+@dataclasses.dataclass(frozen=True)
+class TrainStep:
+  """The step for `loss_fn(params, batch, rng, **hparams) -> (loss, metrics)`: a value, equal for
+  equal losses (aejax.losses builds them by value), so jit reuses one executable."""
+  loss_fn: LossFn
+  axis_name: str | None = None
 
-  def train_step(state: TrainState, batch) -> tuple[TrainState, dict]:
-    next_rng, step_rng = _split_rng(state.rng, axis_name)
-    (_, metrics), grads = grad_fn(state.params, batch, step_rng)
-    grads, metrics = _mean((grads, metrics), axis_name)
+  def __call__(self, state: TrainState, batch) -> tuple[TrainState, dict]:
+    next_rng, step_rng = _split_rng(state.rng)
+    grad_fn = jax.value_and_grad(self.loss_fn, has_aux=True)
+    (_, metrics), grads = grad_fn(state.params, with_index(batch, self.axis_name), step_rng, **state.hparams)
+    grads, metrics = _mean((grads, metrics), self.axis_name)
     return state.apply_gradients(grads).replace(rng=next_rng), metrics
 
-  return train_step
+
+def make_train_step(loss_fn: LossFn, axis_name: str | None = None) -> TrainStep:
+  """Build the step for `loss_fn(params, batch, rng, **hparams) -> (loss, metrics)`."""
+  return TrainStep(loss_fn, axis_name)
 
 
 def make_scan_steps(train_step: Callable):
@@ -91,7 +156,7 @@ def make_eval_step(loss_fn: LossFn, axis_name: str | None = None):
   """`(state, batch) -> metrics` with the loss's metrics, using a fixed key (deterministic)."""
 
   def eval_step(state: TrainState, batch) -> dict:
-    _, metrics = loss_fn(state.params, batch, jax.random.PRNGKey(0))
+    _, metrics = loss_fn(state.params, with_index(batch, axis_name), jax.random.PRNGKey(0), **state.hparams)
     return _mean(metrics, axis_name)
 
   return eval_step
@@ -114,26 +179,42 @@ def create_gan_state(g_params, d_params, g_tx, d_tx, seed: int) -> GANState:
                   d=create_train_state(d_params, d_tx, seed), rng=jax.random.PRNGKey(seed))
 
 
+def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2: float = 0.999) -> GANState:
+  """A GAN state with `adam` for both networks (traced lr and betas: one compile per architecture)."""
+  return GANState(step=jnp.zeros((), jnp.int32), g=create_adam_state(g_params, seed, lr, b1, b2),
+                  d=create_adam_state(d_params, seed, lr, b1, b2), rng=jax.random.PRNGKey(seed))
+
+
 def make_gan_step(d_loss_fn: Callable, g_loss_fn: Callable, axis_name: str | None = None,
                   d_steps: int = 1):
   """One jitted step: `d_steps` discriminator updates, then one generator update.
 
   d_loss_fn(d_params, g_params, batch, rng) and g_loss_fn(g_params, d_params, batch, rng) each
-  return (loss, metrics), e.g. from aejax.losses.gan_nonsaturating.
+  return (loss, metrics), e.g. from aejax.losses.gan_nonsaturating. Learning rates and betas ride
+  in each network's optimiser state (`adam`).
   """
-  d_grad = jax.value_and_grad(d_loss_fn, has_aux=True)
-  g_grad = jax.value_and_grad(g_loss_fn, has_aux=True)
+  return GANStep(d_loss_fn, g_loss_fn, axis_name, d_steps)
 
-  def gan_step(state: GANState, batch) -> tuple[GANState, dict]:
-    rng, step_rng = _split_rng(state.rng, axis_name)
-    keys = jax.random.split(step_rng, d_steps + 1)
+
+@dataclasses.dataclass(frozen=True)
+class GANStep:
+  """make_gan_step's step, a value like TrainStep."""
+  d_loss_fn: Callable
+  g_loss_fn: Callable
+  axis_name: str | None = None
+  d_steps: int = 1
+
+  def __call__(self, state: GANState, batch) -> tuple[GANState, dict]:
+    d_grad = jax.value_and_grad(self.d_loss_fn, has_aux=True)
+    g_grad = jax.value_and_grad(self.g_loss_fn, has_aux=True)
+    rng, step_rng = _split_rng(state.rng)
+    batch = with_index(batch, self.axis_name)
+    keys = jax.random.split(step_rng, self.d_steps + 1)
     d = state.d
     for k in keys[:-1]:
-      (_, d_metrics), grads = d_grad(d.params, state.g.params, batch, k)
-      d = d.apply_gradients(_mean(grads, axis_name))
-    (_, g_metrics), grads = g_grad(state.g.params, d.params, batch, keys[-1])
-    g = state.g.apply_gradients(_mean(grads, axis_name))
-    metrics = _mean({**d_metrics, **g_metrics}, axis_name)
+      (_, d_metrics), grads = d_grad(d.params, state.g.params, batch, k, **d.hparams)
+      d = d.apply_gradients(_mean(grads, self.axis_name))
+    (_, g_metrics), grads = g_grad(state.g.params, d.params, batch, keys[-1], **state.g.hparams)
+    g = state.g.apply_gradients(_mean(grads, self.axis_name))
+    metrics = _mean({**d_metrics, **g_metrics}, self.axis_name)
     return state.replace(step=state.step + 1, g=g, d=d, rng=rng), metrics
-
-  return gan_step

@@ -1,11 +1,18 @@
 """The one training loop: on-device data, per-epoch shuffles, checkpoints, metrics, NaN guard.
 
-Every experiment trains through `fit`; only the step (a pure function) differs.
+Every experiment trains through `fit`; only the step (a pure function) differs. A `session`
+(entered by aejax.experiment for each experiment) sets, for every run inside it, the parallel
+mode and where each run checkpoints: `ROOT/runs/<run name>/`, so a rerun of the same experiment
+restores finished runs and continues an interrupted one from its last checkpoint.
 """
 
+import collections
+import contextlib
+import contextvars
 import json
 import math
 import pathlib
+import re
 import signal
 import sys
 import time
@@ -16,12 +23,18 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from aejax import parallel
+from aejax import losses, parallel
 from aejax.checkpoint import Checkpointer
+from aejax.train import create_adam_gan_state, create_adam_state, create_train_state, make_gan_step, make_train_step
 
 
 class NonFiniteLossError(FloatingPointError):
   """Raised when a training metric becomes NaN or inf; the last good checkpoint is kept."""
+
+
+@jax.jit
+def _gather(arrays, idx):
+  return jax.tree.map(lambda a: a[idx], arrays)
 
 
 class DeviceData:
@@ -31,7 +44,8 @@ class DeviceData:
   uninterrupted one would. Every process draws the same global indices and keeps its own slice.
   """
 
-  def __init__(self, arrays: dict, batch_size: int, seed: int, mode: str = "jit"):
+  def __init__(self, arrays: dict, batch_size: int, seed: int, mode: str | None = None):
+    mode = current().mode if mode is None else parallel.resolve_mode(mode)
     sizes = {k: len(v) for k, v in arrays.items()}
     n = next(iter(sizes.values()))
     if len(set(sizes.values())) != 1:
@@ -39,12 +53,12 @@ class DeviceData:
     if batch_size > n:
       raise ValueError(f"batch_size={batch_size} exceeds the {n} training examples; lower batch_size")
     parallel.check_batch_size(batch_size, mode)
+    parallel.host_slice(batch_size)
     self.arrays = jax.device_put({k: np.asarray(v) for k, v in arrays.items()})
     self.batch_size, self.seed, self.mode, self.n = batch_size, seed, mode, n
     self.steps_per_epoch = n // batch_size  # drop the remainder: fixed shapes, one compile
     self._rows = parallel.host_slice(batch_size)
     self._perm_epoch, self._perm = None, None
-    self._gather = jax.jit(lambda arrays, idx: jax.tree.map(lambda a: a[idx], arrays))
 
   def batch(self, step: int):
     """The global batch for training step `step` (0-based), shaped for the parallel mode."""
@@ -53,7 +67,51 @@ class DeviceData:
       key = jax.random.fold_in(jax.random.PRNGKey(self.seed), epoch)
       self._perm, self._perm_epoch = jax.random.permutation(key, self.n), epoch
     idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size][self._rows]
-    return parallel.put_batch(self._gather(self.arrays, idx), self.mode)
+    return parallel.put_batch(_gather(self.arrays, idx), self.mode)
+
+
+class Session:
+  """How every run of `fit` inside `with session(...)` is placed and kept.
+
+  mode: "auto" (mesh over all devices when there are several, else jit), "jit", "pmap" or "mesh".
+  root: if set, run NAME checkpoints to root/runs/NAME (its final state always; every
+    `checkpoint_every` steps as well when > 0) and logs root/runs/NAME/metrics.jsonl; a run whose
+    directory holds checkpoints resumes from the latest. Names repeat-proof: the k-th run with
+    the same name gets the suffix "~k".
+  """
+
+  def __init__(self, mode: str = "auto", root=None, checkpoint_every: int = 0):
+    self.mode = parallel.resolve_mode(mode)
+    self.root = pathlib.Path(root) if root is not None else None
+    self.checkpoint_every = checkpoint_every
+    self._seen = collections.Counter()
+
+  def workdir(self, name: str) -> pathlib.Path | None:
+    if self.root is None:
+      return None
+    slug = re.sub(r"[^A-Za-z0-9=._-]+", "_", name).strip("_") or "run"
+    self._seen[slug] += 1
+    if self._seen[slug] > 1:
+      slug += f"~{self._seen[slug]}"
+    return self.root / "runs" / slug
+
+
+_SESSION = contextvars.ContextVar("aejax_session", default=None)
+
+
+@contextlib.contextmanager
+def session(mode: str = "auto", root=None, checkpoint_every: int = 0):
+  """Run the body's training runs with these settings (see Session); yields the Session."""
+  token = _SESSION.set(Session(mode, root, checkpoint_every))
+  try:
+    yield _SESSION.get()
+  finally:
+    _SESSION.reset(token)
+
+
+def current() -> Session:
+  """The innermost session, or a plain one (auto mode, no checkpoints) outside any."""
+  return _SESSION.get() or Session()
 
 
 def _sigterm_flag():
@@ -69,19 +127,29 @@ def _sigterm_flag():
   return flag, previous
 
 
-def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str = "jit",
-        workdir=None, checkpoint_every: int = 0, keep: int = 3, log_every: int = 100,
+def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str | None = None,
+        workdir=None, checkpoint_every: int | None = None, keep: int = 2, log_every: int = 100,
         desc: str = "train", eval_fn: Callable | None = None, progress: bool = True):
   """Run `step_fn` until `state.step == num_steps`; returns (state, history).
 
-  step_fn: a pure step from aejax.train (not yet jitted); `fit` compiles it for `mode`.
-  workdir: if set, checkpoints go to workdir/checkpoints (resumed from the latest) and the
-    logged metrics are appended to workdir/metrics.jsonl.
-  eval_fn(state) -> dict is called at each log point (host side, on the unreplicated state).
+  step_fn: a pure step from aejax.train (not yet jitted); `fit` compiles it for `mode` (default:
+    the one `data` was placed for). Equal steps (aejax's compare by value) share one executable.
+  workdir: if set (default: the session's directory for the run named `desc`), checkpoints go to
+    workdir/checkpoints and are resumed from the latest, and the logged metrics go to
+    workdir/metrics.jsonl; a resumed run's history is read back from it, so it equals an
+    uninterrupted run's (timings aside).
+  eval_fn(state) -> dict is called at each log point (host side, on a single-device copy).
   SIGTERM saves a checkpoint and exits with status 143. A NaN/inf metric raises
   NonFiniteLossError without saving, so the last good checkpoint stays the latest.
   """
-  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints", keep) if workdir else None
+  sess = current()
+  placed = getattr(data, "mode", None)  # DeviceData knows its mode; any object with .batch(step) will do
+  mode = (placed or sess.mode) if mode is None else parallel.resolve_mode(mode)
+  checkpoint_every = sess.checkpoint_every if checkpoint_every is None else checkpoint_every
+  workdir = sess.workdir(desc) if workdir is None else pathlib.Path(workdir)
+  if placed is not None and mode != placed:
+    raise ValueError(f"{desc}: the data were placed for parallel mode {data.mode!r}, the run is {mode!r}")
+  ckpt = Checkpointer(workdir / "checkpoints", keep) if workdir else None
   if ckpt is not None:
     restored = ckpt.restore(state)
     if restored is not None:
@@ -89,8 +157,9 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
   step = parallel.compile_step(step_fn, mode)
   start = int(jax.device_get(state.step))
   state = parallel.put_state(state, mode)
-  log_path = pathlib.Path(workdir) / "metrics.jsonl" if workdir else None
-  history, pending, last_good = [], [], start
+  log_path = workdir / "metrics.jsonl" if workdir else None
+  history = _history(log_path, start)
+  pending, last_good = [], start
   flag, previous_handler = _sigterm_flag()
   bar = tqdm(total=num_steps, initial=start, desc=desc, disable=None if progress else True, leave=False,
              mininterval=2.0, file=sys.stderr)
@@ -137,28 +206,55 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
   return state, history
 
 
+def _history(log_path, start: int) -> list[dict]:
+  """The records logged up to step `start` (a restored run's past); later ones are dropped."""
+  if log_path is None or not log_path.exists():
+    return []
+  records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+  records = [r for r in records if r["step"] <= start]
+  if jax.process_index() == 0:
+    tmp = log_path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+    tmp.replace(log_path)
+  return records
+
+
 def _summarise(metrics_list, mode):
-  """Mean of each metric over the steps since the last log (one device sync)."""
-  stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *metrics_list))
+  """Mean of each metric over the steps since the last log (one transfer, nothing to compile)."""
+  host = jax.device_get(metrics_list)
   if mode == "pmap":
-    stacked = jax.tree.map(lambda x: x[:, 0], stacked)
-  return {k: float(np.mean(v)) for k, v in stacked.items()}
+    host = [jax.tree.map(lambda x: x[0], m) for m in host]
+  return {k: float(np.mean([m[k] for m in host])) for k in host[0]}
 
 
-def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr: float, seed: int,
-          tx=None, mode: str = "jit", workdir=None, log_every: int = 200, desc: str = "train",
-          checkpoint_every: int = 0, eval_fn: Callable | None = None):
-  """The common recipe: Adam(lr) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
+# Model initialisation jitted with the module as a static argument: one compile per architecture
+# (eager init compiles every op of the forward pass separately).
+_init = jax.jit(lambda module, key, *inputs: module.init(key, *inputs), static_argnums=0)
 
+
+def init(module, seed_or_key, *inputs):
+  """`module.init` compiled once per (module value, input shapes)."""
+  key = jax.random.PRNGKey(seed_or_key) if isinstance(seed_or_key, int) else seed_or_key
+  return _init(module, key, *inputs)
+
+
+def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, seed: int, tx=None,
+          b1: float = 0.9, hparams: dict | None = None, trainable: Callable[[tuple], bool] | None = None,
+          mode: str | None = None, workdir=None, log_every: int = 200, desc: str = "train",
+          checkpoint_every: int | None = None, eval_fn: Callable | None = None):
+  """The common recipe: Adam(lr, b1) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
+
+  lr, b1 and `hparams` (the loss's keyword settings) are traced values: runs that differ only in
+  them share one compiled step. trainable(path): update only the matching params.
   Returns (state, history). For anything non-standard, build the state and step yourself and
   call `fit`.
   """
-  import optax
-  from aejax.train import create_train_state, make_train_step
+  mode = current().mode if mode is None else parallel.resolve_mode(mode)
+  data = DeviceData(arrays, batch_size, seed, mode)  # checks the batch before anything compiles
   params = jax.tree.map(jnp.array, params)  # a copy: the compiled step donates its state's buffers
-  state = create_train_state(params, tx if tx is not None else optax.adam(lr), seed)
+  state = (create_adam_state(params, seed, lr, b1, hparams=hparams, trainable=trainable) if tx is None
+           else create_train_state(params, tx, seed, hparams, trainable))
   step = make_train_step(loss_fn, parallel.axis_name(mode))
-  data = DeviceData(arrays, batch_size, seed, mode)
   return fit(state, step, data, steps, mode=mode, workdir=workdir, log_every=log_every,
              desc=desc, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
 
@@ -166,121 +262,83 @@ def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr: flo
 def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, seed: int,
                       kind: str = "mse", noise_std: float = 0.0, dropout: float = 0.0,
                       l1_codes: float = 0.0, kl_target: float = 0.0, kl_weight: float = 0.0,
-                      mode: str = "jit", desc: str = "autoencoder", log_every: int = 200,
+                      mode: str | None = None, desc: str = "autoencoder", log_every: int = 200,
                       eval_fn: Callable | None = None):
   """Initialise `model` (an aejax Autoencoder) from `seed` and train it to reconstruct `images`.
 
-  The loss is losses.reconstruction with the given corruption/sparsity settings; images are
-  uint8 NHWC. eval_fn(state) -> dict is called every `log_every` steps (see `fit`).
-  Returns (params, history).
+  The loss is losses.reconstruction with the given corruption/sparsity settings, passed as traced
+  values (the set of non-zero ones is structural); images are uint8 NHWC. eval_fn(state) -> dict is
+  called every `log_every` steps (see `fit`). Returns (params, history).
   """
-  from aejax import losses
-  params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, *images.shape[1:]), jnp.float32))
-  loss_fn = losses.reconstruction(model.apply, kind=kind, noise_std=noise_std, dropout=dropout,
-                                  l1_codes=l1_codes, kl_target=kl_target, kl_weight=kl_weight)
-  state, history = train(params, loss_fn, {"image": images}, steps=steps, batch_size=batch_size,
-                         lr=lr, seed=seed, mode=mode, log_every=log_every, desc=desc,
-                         eval_fn=eval_fn)
+  params = init(model, seed, jnp.zeros((1, *images.shape[1:]), jnp.float32))
+  hparams = {k: v for k, v in dict(noise_std=noise_std, dropout=dropout, l1_codes=l1_codes,
+                                   kl_weight=kl_weight).items() if v}
+  if kl_weight:
+    hparams["kl_target"] = kl_target
+  state, history = train(params, losses.reconstruction(model.apply, kind=kind), {"image": images}, steps=steps,
+                         batch_size=batch_size, lr=lr, seed=seed, hparams=hparams, mode=mode,
+                         log_every=log_every, desc=desc, eval_fn=eval_fn)
   return state.params, history
-
-
-_STEPS = {}
-
-
-def _step_for(key: tuple, build: Callable):
-  """(tx, step) built once per setting `key`: repeated runs get the same objects, so jit reuses
-  one compiled step instead of compiling a fresh closure each time."""
-  if key not in _STEPS:
-    _STEPS[key] = build()
-  return _STEPS[key]
-
-
-def _classifier_step(apply_fn, params, lr, trainable, consistency, axis_name):
-  """(tx, step) for train_classifier, one per setting."""
-  import optax
-  from aejax import losses
-  from aejax.train import freeze, make_train_step
-
-  def build():
-    tx = optax.adam(lr) if trainable is None else freeze(optax.adam(lr), params, trainable)
-    loss_fn = (losses.cross_entropy(apply_fn) if consistency is None
-               else losses.consistency_cross_entropy(apply_fn, **consistency))
-    return tx, make_train_step(loss_fn, axis_name)
-
-  return _step_for(("classifier", apply_fn, lr, trainable, axis_name,
-                    None if consistency is None else tuple(sorted(consistency.items()))), build)
 
 
 def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size: int, lr: float,
                      seed: int, trainable: Callable[[tuple], bool] | None = None, unlabeled=None,
-                     consistency: dict | None = None, mode: str = "jit", desc: str = "classifier",
+                     consistency: dict | None = None, mode: str | None = None, desc: str = "classifier",
                      log_every: int = 200):
   """Train a classifier `apply_fn(params, x) -> logits` from `params` for a fixed number of Adam steps.
 
   The few-labels recipe: `params` is a random init (from scratch) or holds a pretrained encoder
-  (fine-tuning); `trainable(path)` limits updates to matching params (aejax.train.freeze), e.g.
+  (fine-tuning); `trainable(path)` limits updates to matching params (a 0/1 mask in the state), e.g.
   `lambda p: "head" in p` for a probe on a frozen encoder. With `unlabeled` images the loss is
   losses.consistency_cross_entropy(**consistency) and the labelled set is tiled to the unlabeled
   set's length, so one shuffled batch holds both; otherwise losses.cross_entropy, with batch_size
-  capped at the labelled set size. Calls with the same apply_fn, lr, `trainable` object and
-  consistency settings share one compiled step. Returns (params, history).
+  capped at the labelled set size. lr, the mask and the consistency weights are traced (only
+  `max_shift` is structural), so scratch, probe and fine-tune runs share one compiled step.
+  Returns (params, history).
   """
   if unlabeled is None:
-    consistency = None
     arrays = {"image": images, "label": labels}
     batch_size = min(batch_size, len(images))
+    loss, hparams = losses.cross_entropy(apply_fn), {}
   else:
-    consistency = dict(consistency or {})
+    hparams = dict(consistency or {})
     tile = np.arange(len(unlabeled)) % len(images)
     arrays = {"image": images[tile], "label": labels[tile], "unlabeled": unlabeled}
-  tx, step = _classifier_step(apply_fn, params, lr, trainable, consistency, parallel.axis_name(mode))
-  from aejax.train import create_train_state
-  state = create_train_state(jax.tree.map(jnp.array, params), tx, seed)  # a copy: the step donates it
-  data = DeviceData(arrays, batch_size, seed, mode)
-  state, history = fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc)
+    loss = losses.consistency_cross_entropy(apply_fn, max_shift=hparams.pop("max_shift", 2))
+  state, history = train(params, loss, arrays, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                         hparams=hparams, trainable=trainable or (lambda path: True), mode=mode,
+                         log_every=log_every, desc=desc)
   return state.params, history
 
 
-def _gan_step(generator, discriminator, latent, lr, beta1, conditional, pack, image_output, loss_fns,
-              d_steps, axis_name):
-  """(tx, step) for train_gan, one per setting."""
-  import optax
-  from aejax import losses
-  from aejax.train import make_gan_step
-
-  def build():
-    fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent,
-                                               conditional=conditional, pack=pack, image_output=image_output)
-    return optax.adam(lr, b1=beta1), make_gan_step(*fns, axis_name=axis_name, d_steps=d_steps)
-
-  return _step_for(("gan", generator, discriminator, latent, lr, beta1, conditional, pack, image_output,
-                    loss_fns, d_steps, axis_name), build)
-
-
-def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr: float,
+def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr,
               seed: int, beta1: float = 0.5, labels=None, d_steps: int = 1, pack: int = 1,
-              image_output: bool = True, loss_fns: tuple | None = None, mode: str = "jit",
+              image_output: bool = True, loss_fns: tuple | None = None, mode: str | None = None,
               desc: str = "gan", log_every: int = 200, eval_fn: Callable | None = None):
   """Initialise a generator and discriminator from `seed` and train them as a GAN on `images`.
 
   images: uint8 NHWC images (or float points [N, D] with image_output=False). With `labels` the
   pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`) unless `loss_fns` =
-  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both (lr may be an optax schedule); the step is
-  train.make_gan_step, compiled once per setting and reused by later calls.
-  Returns (GANState, history) with d_loss, g_loss, d_real, d_fake per log point.
+  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both, traced (lr may also be an optax
+  schedule, compiled per schedule object); the step is train.make_gan_step, one compile per
+  architecture and batch shape. Returns (GANState, history) with d_loss, g_loss, d_real, d_fake
+  per log point.
   """
-  from aejax.train import create_gan_state
+  mode = current().mode if mode is None else parallel.resolve_mode(mode)
   conditional = labels is not None
+  arrays = {"image": images} if not conditional else {"image": images, "label": labels}
+  data = DeviceData(arrays, batch_size, seed, mode)
+  if batch_size % (pack * (jax.device_count() if mode != "jit" else 1)):
+    raise ValueError(f"{desc}: batch_size={batch_size} must be a multiple of pack={pack} on each device")
   k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
   y0 = jnp.zeros((1,), jnp.int32) if conditional else None
-  g_params = generator.init(k_g, jnp.zeros((1, latent)), y0)
+  g_params = init(generator, k_g, jnp.zeros((1, latent)), y0)
   x0 = jnp.zeros((1, *np.shape(images)[1:]), jnp.float32)
   if pack > 1:  # the loss packs points side by side and images along channels
     x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * pack) if x0.ndim == 4 else (1, x0.size * pack), jnp.float32)
-  d_params = discriminator.init(k_d, x0, y0) if conditional else discriminator.init(k_d, x0)
-  tx, step = _gan_step(generator, discriminator, latent, lr, beta1, conditional, pack, image_output,
-                       loss_fns, d_steps, parallel.axis_name(mode))
-  state = create_gan_state(g_params, d_params, tx, tx, seed)
-  arrays = {"image": images} if not conditional else {"image": images, "label": labels}
-  data = DeviceData(arrays, batch_size, seed, mode)
+  d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
+  fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent, conditional=conditional,
+                                             pack=pack, image_output=image_output)
+  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1)
+  step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
   return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)

@@ -8,7 +8,8 @@ import pytest
 
 from aejax import losses, parallel
 from aejax.models import autoencoder, gan
-from aejax.train import create_gan_state, create_train_state, freeze, make_gan_step, make_train_step
+from aejax.train import create_gan_state, create_train_state, make_gan_step, make_train_step
+from tests.tolerance import assert_trained_close
 
 RNG = np.random.default_rng(0)
 PROTOTYPES = RNG.integers(0, 2, (4, 28, 28, 1)) * 255  # 4 binary patterns: learnable to near-zero error
@@ -46,9 +47,8 @@ def test_loss_goes_down():
 def test_parallel_modes_equal_single_device(mode):
   single, h1 = run_steps("jit")
   multi, h4 = run_steps(mode)
-  np.testing.assert_allclose(h4, h1, rtol=1e-5)
-  for a, b in zip(jax.tree.leaves(single.params), jax.tree.leaves(multi.params)):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(h4, h1, rtol=1e-4)  # a mean over 16 * 784 pixels, summed in another order
+  assert_trained_close(single.params, multi.params, lr=1e-2, steps=5)
   assert int(multi.step) == int(single.step) == 5
 
 
@@ -65,10 +65,9 @@ def test_step_is_pure():
   assert not np.array_equal(a.rng, state.rng)
 
 
-def test_freeze_updates_only_trainable_params():
+def test_trainable_mask_updates_only_trainable_params():
   model, params, loss_fn = ae_setup()
-  tx = freeze(optax.adam(1e-2), params, lambda path: "decoder" in path)
-  state = create_train_state(params, tx, seed=0)
+  state = create_train_state(params, optax.adam(1e-2), seed=0, trainable=lambda path: "decoder" in path)
   new, _ = jax.jit(make_train_step(loss_fn))(state, {"image": IMAGES[:8]})
   enc = lambda s: s.params["params"]["encoder"]
   dec = lambda s: s.params["params"]["decoder"]

@@ -58,5 +58,9 @@ class VAE(nn.Module):
 
   def __call__(self, x, rng):
     mean, logvar = self.encode(x)
-    z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mean.shape)
+    if rng.ndim == 2:  # one key per example [B, 2]: each z independent of how the batch is split
+      eps = jax.vmap(lambda k: jax.random.normal(k, mean.shape[1:], mean.dtype))(rng)
+    else:
+      eps = jax.random.normal(rng, mean.shape, mean.dtype)
+    z = mean + jnp.exp(0.5 * logvar) * eps
     return self.decode(z), mean, logvar
