@@ -6,6 +6,7 @@ import traceback
 
 from aejax import config as config_lib
 from aejax import experiment
+from experiments import EXPERIMENTS, load
 
 
 def main(argv=None) -> int:
@@ -17,6 +18,8 @@ def main(argv=None) -> int:
   p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                  help="override a config key (repeatable)")
   p.add_argument("--overwrite", action="store_true", help="replace existing results")
+  p.add_argument("--resume", action="store_true",
+                 help="skip experiments already complete in --out and continue interrupted ones from their checkpoints")
   p.add_argument("--data-dir", default=None, help="where IDX files / prepared data sets live")
   a = p.parse_args(argv)
 
@@ -25,9 +28,8 @@ def main(argv=None) -> int:
     os.environ["AEJAX_DATA_DIR"] = a.data_dir
 
   if a.command == "list":
-    from experiments import EXPERIMENTS
     for name in EXPERIMENTS:
-      print(f"{name.split('_')[0]:<4} {name:<22} {experiment.load(name).QUESTION}")
+      print(f"{name.split('_')[0]:<4} {name:<22} {load(name).QUESTION}")
     return 0
   if a.command == "data":
     if len(a.args) != 2 or a.args[0] != "fetch":
@@ -42,35 +44,47 @@ def main(argv=None) -> int:
     return 0
   if a.command == "report":
     from aejax import report
-    print(report.write(a.out))
+    print(report.write(a.out, EXPERIMENTS))
     return 0
+  if a.overwrite and a.resume:
+    print("error: --overwrite and --resume contradict each other; pass one", file=sys.stderr)
+    return 2
 
-  from experiments import EXPERIMENTS
+  from aejax import parallel
+  parallel.maybe_initialize_distributed()  # before anything reads the devices; compiles nothing
+  import jax
+  primary = jax.process_index() == 0
   keys = EXPERIMENTS if a.command == "all" else [a.command]
   try:  # every config is checked before anything runs
-    plans = [(m, experiment.prepare(m, a.profile, a.sets if a.command != "all" else []))
-             for m in map(experiment.load, keys)]
-    if a.command == "all" and a.sets:
-      raise config_lib.ConfigError("--set applies to one experiment; run them one at a time")
-    dirs = [experiment.out_dir_for(m, a.out, a.overwrite) for m, _ in plans]
+    if a.command == "all":
+      shared = sorted({s.split("=", 1)[0].strip() for s in a.sets} - set(experiment.COMMON))
+      if shared:
+        raise config_lib.ConfigError(f"with 'all', --set takes only the keys every experiment has "
+                                     f"({', '.join(experiment.COMMON)}); run qN alone to set {', '.join(shared)}")
+    plans = [(m, experiment.prepare(m, a.profile, a.sets)) for m in map(load, keys)]
+    dirs = [experiment.out_dir_for(m, a.out, a.overwrite, a.resume, cfg) for m, cfg in plans]
   except (config_lib.ConfigError, experiment.ResultsExistError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  from aejax import parallel
-  parallel.maybe_initialize_distributed()
   failed = []
-  for (module, cfg), path in zip(plans, dirs):
+  for (module, cfg), (path, complete) in zip(plans, dirs):
+    if complete:
+      print(f"== {module.NAME}: complete in {path}, skipped (--resume)", flush=True)
+      continue
     print(f"== {module.NAME} ({a.profile}) -> {path}", flush=True)
+    (path / "FAILED.txt").unlink(missing_ok=True)
     try:
       metrics = experiment.execute(module, cfg, path, a.profile)
-      print(f"   done in {metrics['_meta']['wall_s']} s", flush=True)
+      print(f"   done in {metrics['_meta']['wall_s']} s ({metrics['_meta']['parallel']}, "
+            f"{metrics['_meta']['device_count']} device(s), {metrics['_meta']['process_count']} process(es))", flush=True)
     except Exception as e:  # one failure must not hide the others' results
       failed.append(module.NAME)
-      (path / "FAILED.txt").write_text(traceback.format_exc())
+      if primary:
+        (path / "FAILED.txt").write_text(traceback.format_exc())
       print(f"   FAILED: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
-  if a.command == "all":
+  if a.command == "all" and primary:
     from aejax import report
-    print(report.write(a.out))
+    print(report.write(a.out, EXPERIMENTS))
   return 1 if failed else 0
 
 

@@ -74,11 +74,39 @@ def validate(cfg: dict, extra: Callable[[dict], None] | None = None) -> dict:
         raise ConfigError(f"config key {key!r} must be {what}, got {value!r}")
   if "dataset" in cfg and cfg["dataset"] not in data.KNOWN:
     raise ConfigError(f"config key 'dataset' must be one of {', '.join(data.KNOWN)}, got {cfg['dataset']!r}")
-  if "parallel" in cfg and cfg["parallel"] not in parallel.MODES:
-    raise ConfigError(f"config key 'parallel' must be one of {parallel.MODES}, got {cfg['parallel']!r}")
+  if "parallel" in cfg:
+    check_parallel(cfg)
   if extra is not None:
-    extra(cfg)
+    try:
+      extra(cfg)
+    except ConfigError:
+      raise
+    except ValueError as e:  # an experiment's own check: the same one-line error as every other bad value
+      raise ConfigError(str(e)) from None
   return cfg
+
+
+def check_parallel(cfg: dict) -> None:
+  """parallel is a known mode, and every *batch_size* key splits evenly over the devices it uses."""
+  from aejax import parallel
+  if cfg["parallel"] not in parallel.CHOICES:
+    raise ConfigError(f"config key 'parallel' must be one of {', '.join(parallel.CHOICES)}, got {cfg['parallel']!r}")
+  if not isinstance(cfg.get("checkpoint_every", 0), int) or cfg.get("checkpoint_every", 0) < 0:
+    raise ConfigError(f"config key 'checkpoint_every' must be an integer >= 0, got {cfg['checkpoint_every']!r}")
+  try:
+    mode = parallel.resolve_mode(cfg["parallel"])
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
+  if mode == "jit":
+    return
+  import jax
+  n = jax.device_count()
+  for key, value in cfg.items():
+    if "batch" in key and isinstance(value, int) and value % n:
+      lower, upper = value // n * n, -(-value // n) * n
+      raise ConfigError(f"config key {key!r} = {value} does not split over the {n} devices of parallel={mode}; "
+                        f"set it to a multiple of {n} (e.g. --set {key}={upper}"
+                        + (f" or {lower}" if lower else "") + ")")
 
 
 def _ok(check, v):

@@ -1,52 +1,66 @@
-"""Running one experiment module: config, checks, output directory, metrics.json, timing.
+"""Running one experiment module: config, checks, output directory, session, metrics.json, timing.
 
-An experiment is a module in experiments/ with NAME, QUESTION, `config(profile) -> dict`,
-optionally `check(cfg)`, and `run(cfg, out_dir) -> metrics`; `run` writes figures and answer.md.
+An experiment is a module with NAME, QUESTION, `config(profile) -> dict`, optionally `check(cfg)`,
+and `run(cfg, out_dir) -> metrics`; `run` writes figures and answer.md. Every experiment also takes
+the COMMON keys, which set the training session (aejax.trainer.session) that all its runs go
+through: the parallel mode, and checkpoints under OUT/<name>/runs/ for --resume.
 """
 
 import datetime
-import importlib
 import json
 import pathlib
 import platform
 import shutil
+import tempfile
 import time
 
 from aejax import config as config_lib
+
+# Keys every experiment takes: parallel = auto | jit | pmap | mesh ("auto": mesh over all devices when
+# there are several, else jit); checkpoint_every = steps between checkpoints of each training run
+# (0: only its final state, which --resume restores instead of retraining).
+COMMON = {"parallel": "auto", "checkpoint_every": 1000}
 
 
 class ResultsExistError(FileExistsError):
   """The output directory already holds results; nothing is overwritten without --overwrite."""
 
 
-def load(key: str):
-  """Experiment module by key: "q3" or its full name "q3_evaluation"."""
-  from experiments import EXPERIMENTS
-  matches = [name for name in EXPERIMENTS if name == key or name.split("_")[0] == key]
-  if not matches:
-    raise config_lib.ConfigError(f"unknown experiment {key!r}; choose one of: "
-                                 + ", ".join(n.split("_")[0] for n in EXPERIMENTS))
-  return importlib.import_module(f"experiments.{matches[0]}")
-
-
 def prepare(module, profile: str, sets: list[str]) -> dict:
-  """The checked config for a profile with overrides applied (no JAX work is done here)."""
+  """The checked config for a profile with overrides applied (no compile; the device count is read
+  to check that batch sizes split over the devices)."""
   if profile not in config_lib.PROFILES:
     raise config_lib.ConfigError(f"unknown profile {profile!r}; choose one of {config_lib.PROFILES}")
-  cfg = config_lib.override(module.config(profile), sets)
+  cfg = config_lib.override({**COMMON, **module.config(profile)}, sets)
   return config_lib.validate(cfg, getattr(module, "check", None))
 
 
-def out_dir_for(module, out: str | pathlib.Path, overwrite: bool) -> pathlib.Path:
-  """OUT/<name>; refuses to reuse a non-empty one unless `overwrite`."""
+def out_dir_for(module, out: str | pathlib.Path, overwrite: bool, resume: bool = False,
+                cfg: dict | None = None) -> tuple[pathlib.Path, bool]:
+  """(OUT/<name>, complete). A non-empty directory is refused unless `overwrite` (which replaces it)
+  or `resume` (which keeps it: a complete one, with metrics.json, is skipped; an incomplete one
+  continues from its checkpoints, if it was started with the same config)."""
+  import jax
   path = pathlib.Path(out) / module.NAME
   if path.exists() and any(path.iterdir()):
+    if resume and not overwrite:
+      started = path / "config.json"
+      if started.exists() and cfg is not None:
+        old = json.loads(started.read_text())
+        new = json.loads(json.dumps(cfg, default=_jsonable))
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if diff:
+          raise config_lib.ConfigError(
+              f"{path} was started with a different config ({', '.join(f'{k}: {old.get(k)!r} -> {new.get(k)!r}' for k in diff)}); "
+              f"resume with the same --profile and --set values, or pass --overwrite to start again")
+      return path, (path / "metrics.json").exists()
     if not overwrite:
-      raise ResultsExistError(f"{path} already holds results; pass --overwrite to replace them, "
-                              f"or --out to write elsewhere")
-    shutil.rmtree(path)
+      raise ResultsExistError(f"{path} already holds results; pass --resume to continue or skip them, "
+                              f"--overwrite to replace them, or --out to write elsewhere")
+    if jax.process_index() == 0:
+      shutil.rmtree(path)
   path.mkdir(parents=True, exist_ok=True)
-  return path
+  return path, False
 
 
 def environment() -> dict:
@@ -54,6 +68,7 @@ def environment() -> dict:
   devices = jax.devices()
   return {"jax": jax.__version__, "backend": jax.default_backend(),
           "device": devices[0].device_kind, "device_count": len(devices),
+          "local_device_count": jax.local_device_count(),
           "process_count": jax.process_count(), "host": platform.machine(),
           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
@@ -77,17 +92,33 @@ def compile_counter():
 
 
 def execute(module, cfg: dict, path: pathlib.Path, profile: str) -> dict:
-  """Run the experiment, then write metrics.json with a `_meta` block (profile, config, device, time,
-  and the number of XLA compilations it triggered)."""
+  """Run the experiment in a training session, then write metrics.json with a `_meta` block
+  (profile, config, parallel mode, devices, processes, wall time, XLA compilations).
+
+  Every process runs it (each feeds its slice of every global batch); only process 0 writes
+  results and figures; the others write theirs to a temporary directory that is then removed.
+  Checkpoints go to path/runs/ (Orbax, all processes taking part), and are removed once
+  metrics.json is written; each run's metrics.jsonl stays.
+  """
+  import jax
+  from aejax import trainer
+  primary = jax.process_index() == 0
+  if primary:
+    write_json(path / "config.json", cfg)
   n0, c0 = compile_counter()
   t0 = time.perf_counter()
-  metrics = module.run(cfg, path)
+  with trainer.session(cfg.get("parallel", "auto"), root=path, checkpoint_every=cfg.get("checkpoint_every", 0)) as sess, \
+      tempfile.TemporaryDirectory(prefix="aejax-secondary-") as scratch:
+    metrics = module.run(cfg, path if primary else pathlib.Path(scratch))
   n1, c1 = compile_counter()
   meta = {"experiment": module.NAME, "question": module.QUESTION, "profile": profile,
-          "config": cfg, "wall_s": round(time.perf_counter() - t0, 1), "compiles": n1 - n0,
-          "compile_s": round(c1 - c0, 1), **environment()}
+          "config": cfg, "parallel": sess.mode, "wall_s": round(time.perf_counter() - t0, 1),
+          "compiles": n1 - n0, "compile_s": round(c1 - c0, 1), **environment()}
   metrics = {**metrics, "_meta": meta}
-  write_json(path / "metrics.json", metrics)
+  if primary:
+    write_json(path / "metrics.json", metrics)
+    for ckpt in (path / "runs").glob("*/checkpoints"):
+      shutil.rmtree(ckpt, ignore_errors=True)
   return metrics
 
 

@@ -42,13 +42,13 @@ def _status(path: pathlib.Path) -> tuple[str, dict, str]:
   return "ok", json.loads(metrics.read_text()).get("_meta", {}), ""
 
 
-def write(out) -> str:
-  """Gather OUT/*/answer.md into OUT/REPORT.md and OUT/report.html; returns a one-line summary."""
-  from experiments import EXPERIMENTS
+def write(out, names) -> str:
+  """Gather OUT/<name>/answer.md, for each experiment name in order, into OUT/REPORT.md and
+  OUT/report.html; returns a one-line summary."""
   out = pathlib.Path(out)
   out.mkdir(parents=True, exist_ok=True)
   rows, sections = [], []
-  for name in EXPERIMENTS:
+  for name in names:
     status, meta, detail = _status(out / name)
     cfg = meta.get("config", {})
     rows.append([name.split("_")[0], name, status, meta.get("profile"), cfg.get("seeds"),

@@ -228,8 +228,11 @@ def _summarise(metrics_list, mode):
 
 
 # Model initialisation jitted with the module as a static argument: one compile per architecture
-# (eager init compiles every op of the forward pass separately).
-_init = jax.jit(lambda module, key, *inputs: module.init(key, *inputs), static_argnums=0)
+# (eager init compiles every op of the forward pass separately), and without XLA's backend
+# optimisations, which cost seconds per architecture on a CPU for a function that runs once
+# (measured: a DCGAN pair's init compiles in 0.5 s instead of 2.4 s).
+_init = jax.jit(lambda module, key, *inputs: module.init(key, *inputs), static_argnums=0,
+                compiler_options={"xla_backend_optimization_level": 0})
 
 
 def init(module, seed_or_key, *inputs):

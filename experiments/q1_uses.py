@@ -14,6 +14,7 @@
 - Semi-supervised learning: measured in q2.
 """
 
+import functools
 import time
 
 import jax
@@ -25,7 +26,7 @@ from aejax.config import ConfigError
 from aejax.evaluation import image_metrics, likelihood, mean_std, probes
 from aejax.models.autoencoder import conv_autoencoder, mlp_autoencoder
 from aejax.models.vae import VAE
-from aejax.trainer import train_autoencoder
+from aejax.trainer import init, train_autoencoder
 from experiments import q6_vae
 
 NAME = "q1_uses"
@@ -78,7 +79,7 @@ def dimensionality_reduction(cfg, train_x, train_y, test_x, test_y, out):
   pca = probes.pca_fit(ref_x, 2)
   pca_ref, pca_test = probes.pca_transform(pca, ref_x), probes.pca_transform(pca, test_x)
   model = mlp_autoencoder(2)
-  encode = lambda p, x: model.apply(p, x, method=model.encode)
+  encode = functools.partial(model.apply, method="encode")
   rows = []
   for seed in range(cfg["seeds"]):
     params, _ = train_autoencoder(model, train_x, steps=cfg["dimred_steps"], batch_size=cfg["batch_size"],
@@ -162,11 +163,11 @@ def feature_learning(cfg, train_x, train_y, test_x, test_y):
   tr_x, tr_y = train_x[:cfg["probe_train"]], train_y[:cfg["probe_train"]]
   probe = lambda tr, te, seed: probes.linear_probe_accuracy(tr, tr_y, te, test_y, steps=cfg["probe_steps"], seed=seed)
   model = mlp_autoencoder(cfg["features_latent"])
-  encode = lambda p, x: model.apply(p, x, method=model.encode)
+  encode = functools.partial(model.apply, method="encode")
   codes = lambda p: (probes.encode(encode, p, tr_x), probes.encode(encode, p, test_x))
   rows = []
   for seed in range(cfg["seeds"]):
-    random_params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, *train_x.shape[1:])))
+    random_params = init(model, seed, jnp.zeros((1, *train_x.shape[1:])))
     params, _ = train_autoencoder(model, train_x, steps=cfg["features_steps"], batch_size=cfg["batch_size"],
                                   lr=cfg["lr"], seed=seed, desc=f"q1 features s{seed}")
     rows.append({"probe_acc_ae": probe(*codes(params), seed), "probe_acc_random": probe(*codes(random_params), seed)})

@@ -9,6 +9,7 @@ test images whose pixels were shuffled, and decoding the midpoint of two codes).
 made for an undercomplete, a denoising and a sparse autoencoder.
 """
 
+import functools
 import numpy as np
 
 from aejax import data, plots, report
@@ -18,6 +19,11 @@ from aejax.trainer import train_autoencoder
 
 NAME = "q3_evaluation"
 QUESTION = "Is perfect reconstruction a good thing? How should an autoencoder be evaluated?"
+
+
+def _decode(model, p, z):
+  """(decoder logits, None) for flat codes z: the apply_fn shape image_metrics.reconstruct takes."""
+  return model.apply(p, z.reshape(z.shape[0], -1), method=model.decode), None
 
 
 def config(profile: str) -> dict:
@@ -56,9 +62,9 @@ def code_space_tests(model, params, test_images, support, seed):
   half = min(500, len(test_images) // 2)
   x = test_images[:2 * half].astype(np.float32) / 255.0
   a, b = x[:half], x[half:]
-  encode = lambda p, v: model.apply(p, v, method=model.encode)
+  encode = functools.partial(model.apply, method="encode")
   za, zb = probes.encode(encode, params, a), probes.encode(encode, params, b)
-  decode = lambda p, z: (model.apply(p, z.reshape(z.shape[0], -1), method=model.decode), None)
+  decode = functools.partial(_decode, model)
   mid = image_metrics.reconstruct(decode, params, (za + zb) / 2).reshape(a.shape)
   return {"recon_mse_shuffled": float(image_metrics.reconstruction_mse(model.apply, params, shuffled).mean()),
           "midpoint_vs_crossfade_mse": float(np.mean((mid - (a + b) / 2) ** 2))}

@@ -7,6 +7,7 @@ pytree, compare train and test reconstruction error (the generalisation gap), ti
 add the classic recipe: the same tied stack trained greedily one layer at a time, then fine-tuned.
 """
 
+import functools
 import inspect
 import time
 
@@ -14,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from aejax.config import ConfigError
 from aejax import data, losses, plots, report
 from aejax.evaluation import image_metrics, mean_std, probes
 from aejax.models.stacked import StackedAutoencoder, TiedDense, stack_params
@@ -38,9 +40,9 @@ def config(profile: str) -> dict:
 
 def check(cfg):
   if min(cfg["train_sizes"]) < cfg["batch_size"]:
-    raise ValueError(f"every training size must be >= batch_size={cfg['batch_size']}")
+    raise ConfigError(f"every training size must be >= batch_size={cfg['batch_size']}")
   if cfg["steps"] < 8:
-    raise ValueError("steps must be >= 8 (the greedy budget is split 1/4, 1/4, 1/2)")
+    raise ConfigError("steps must be >= 8 (the greedy budget is split 1/4, 1/4, 1/2)")
 
 
 def count_params(params) -> int:
@@ -65,7 +67,7 @@ def train_greedy(cfg, images, seed):
                              seed=seed, kind="mse" if i == 0 else "mse_linear", desc=f"q5 greedy layer {i}",
                              log_every=pre_steps)
     layers.append(p)
-    inputs = probes.encode(lambda q, x: layer.apply(q, x, method=layer.encode), p, inputs)
+    inputs = probes.encode(functools.partial(layer.apply, method="encode"), p, inputs)
   pretrain_s = time.perf_counter() - t0
   model = StackedAutoencoder(sizes=tuple(cfg["hidden"]), tied=True, activation=cfg["activation"])
   state, history = train(stack_params(layers), losses.reconstruction(model.apply), {"image": images},

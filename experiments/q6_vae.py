@@ -15,10 +15,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from aejax.config import ConfigError
 from aejax import data, losses, plots, report
 from aejax.evaluation import likelihood
 from aejax.models.vae import VAE
-from aejax.trainer import train
+from aejax.trainer import init, train
 
 NAME = "q6_vae"
 QUESTION = "What is a generative model? Can you name a type of generative autoencoder?"
@@ -51,13 +52,13 @@ def config(profile: str) -> dict:
 
 def check(cfg):
   if cfg["manifold_latent"] != 2:
-    raise ValueError("manifold_latent must be 2: the manifold figure is a 2-D grid of codes")
+    raise ConfigError("manifold_latent must be 2: the manifold figure is a 2-D grid of codes")
 
 
 def train_vae(model, images, steps, cfg, desc):
   """Adam on the negative ELBO with dynamic binarisation; returns (params, history, seconds)."""
   key = jax.random.PRNGKey(cfg["seed"])
-  params = model.init(key, jnp.zeros((1, *images.shape[1:]), jnp.float32), key)
+  params = init(model, key, jnp.zeros((1, *images.shape[1:]), jnp.float32), key)
   t0 = time.perf_counter()
   state, history = train(params, losses.elbo(model.apply), {"image": images}, steps=steps,
                          batch_size=cfg["batch_size"], lr=cfg["lr"], seed=cfg["seed"], desc=desc,

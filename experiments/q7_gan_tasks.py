@@ -92,7 +92,7 @@ def augmentation(cfg, ds, clf, n_labels, seed):
 
   test_x, test_y = ds.test_images[:cfg["aug_test_images"]], ds.test_labels[:cfg["aug_test_images"]]
   model = CNN(num_classes=ds.num_classes)
-  init = model.init(jax.random.PRNGKey(seed), np.zeros((1, *x.shape[1:]), np.float32))
+  init = trainer.init(model, seed, np.zeros((1, *x.shape[1:]), np.float32))
 
   def test_error(images, labels):
     params, _ = trainer.train_classifier(model.apply, init, images, labels, steps=cfg["aug_steps"],

@@ -15,6 +15,7 @@ import numpy as np
 import optax
 from scipy.stats import spearmanr
 
+from aejax.config import ConfigError
 from aejax import data, plots, report, trainer
 from aejax.evaluation import classifier, fd, mean_std, modes
 from aejax.models import gan
@@ -58,7 +59,7 @@ def config(profile: str) -> dict:
 
 def check(cfg):
   if cfg["mix_steps"] < 8 or cfg["sweep_steps"] < cfg["sweep_evals"]:
-    raise ValueError("mix_steps must be >= 8 and sweep_steps >= sweep_evals")
+    raise ConfigError("mix_steps must be >= 8 and sweep_steps >= sweep_evals")
 
 
 # ---------------------------------------------------------------- mode collapse on 2-D mixtures
@@ -68,7 +69,7 @@ def mixture_gan(method):
   return gan.MLPGenerator(), gan.MLPDiscriminator(batch_std=batch_std), pack
 
 
-def train_mixture_gan(kind, seed, cfg, g, d, pack, lr):
+def train_mixture_gan(kind, method, seed, cfg, g, d, pack, lr):
   """Train one GAN on the mixture; returns (final metrics, samples, history with modes over training)."""
   points, centers, std = data.mixture(kind, cfg["mix_train_points"], seed)
   sample = lambda params, n, s: gan.generate(g.apply, params, n, cfg["mix_latent"], s, image_output=False)
@@ -81,7 +82,7 @@ def train_mixture_gan(kind, seed, cfg, g, d, pack, lr):
 
   state, history = trainer.train_gan(g, d, points, latent=cfg["mix_latent"], steps=cfg["mix_steps"],
                                      batch_size=cfg["mix_batch"], lr=lr, beta1=cfg["mix_beta1"], seed=seed,
-                                     pack=pack, image_output=False, desc=f"q8 {kind} pack{pack} s{seed}",
+                                     pack=pack, image_output=False, desc=f"q8 {kind} {method} s{seed}",
                                      log_every=cfg["mix_steps"] // 8, eval_fn=eval_fn)
   x = sample(state.g.params, cfg["mix_eval_samples"], 20_000 + seed)  # fresh samples for the reported numbers
   m = modes.mixture_modes(x, centers, std)
@@ -101,7 +102,7 @@ def mixtures(cfg, out):
     for method in METHODS_2D:
       rows = []
       for seed in range(cfg["seeds"]):
-        row, x, history = train_mixture_gan(kind, seed, cfg, *models[method], lr)
+        row, x, history = train_mixture_gan(kind, method, seed, cfg, *models[method], lr)
         rows.append(row)
         if seed == 0:
           panels[f"{method} (seed 0): {row['modes']}/{len(centers)} modes, {row['hq_pct']:.0f}% hq"] = x

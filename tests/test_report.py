@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 from aejax import plots, report
+from experiments import EXPERIMENTS
 
 
 def test_report_from_partial_run(tmp_path):
@@ -18,7 +19,7 @@ def test_report_from_partial_run(tmp_path):
   q2 = tmp_path / "q2_few_labels"
   q2.mkdir()
   (q2 / "FAILED.txt").write_text("Traceback...\nRuntimeError: out of memory\n")
-  msg = report.write(tmp_path)
+  msg = report.write(tmp_path, EXPERIMENTS)
   text = (tmp_path / "REPORT.md").read_text()
   assert "7 missing/failed" in msg
   assert text.index("What are autoencoders for?") < text.index("## q2_few_labels")
