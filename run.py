@@ -1,6 +1,7 @@
 """aejax command line: list, run experiments (qN or all), fetch data, build the report."""
 
 import argparse
+import signal
 import sys
 import traceback
 
@@ -66,6 +67,9 @@ def main(argv=None) -> int:
   except (config_lib.ConfigError, experiment.ResultsExistError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
+  # SIGTERM (preemption) between training runs exits 143 at once: finished runs are checkpointed.
+  # Inside a run, aejax.trainer.fit saves a checkpoint first, then exits 143.
+  signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
   failed = []
   for (module, cfg), (path, complete) in zip(plans, dirs):
     if complete:

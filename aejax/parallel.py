@@ -94,9 +94,9 @@ def compile_step(step, mode: str, donate: bool = True):
 def put_state(state, mode: str):
   """Place a host/single-device state for the mode (replicated for pmap and mesh)."""
   check_mode(mode)
-  if mode == "pmap":
+  if mode == "pmap":  # from host copies: whatever placement the state had, pmap shards it afresh
     n = jax.local_device_count()
-    return jax.tree.map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n, *jnp.shape(x))), state)
+    return jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (n, *np.shape(x))), state)
   if mode == "mesh":
     return jax.device_put(state, NamedSharding(_mesh(), P()))
   return jax.device_put(state)
@@ -106,8 +106,8 @@ def get_state(state, mode: str):
   """Inverse of put_state: one single-device copy of the state (the first local replica), so that
   evaluation after training runs on this process's devices alone."""
   check_mode(mode)
-  if mode == "pmap":
-    return jax.tree.map(lambda x: x[0], state)  # pmap outputs hold only this process's devices
+  if mode == "pmap":  # this process's first replica, reshaped: its shard may keep the device axis
+    return jax.tree.map(lambda x: x.addressable_data(0).reshape(x.shape[1:]), state)
   if mode == "mesh":
     return jax.tree.map(lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x, state)
   return state

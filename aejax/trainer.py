@@ -154,6 +154,8 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
     restored = ckpt.restore(state)
     if restored is not None:
       state = restored
+      print(f"{desc}: resumed from step {ckpt.latest_step()} of {num_steps} ({ckpt.directory})", file=sys.stderr,
+            flush=True)
   step = parallel.compile_step(step_fn, mode)
   start = int(jax.device_get(state.step))
   state = parallel.put_state(state, mode)
@@ -340,6 +342,8 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
   if pack > 1:  # the loss packs points side by side and images along channels
     x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * pack) if x0.ndim == 4 else (1, x0.size * pack), jnp.float32)
   d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
+  if mode == "pmap" and "axis_name" in getattr(discriminator, "__dataclass_fields__", {}):
+    discriminator = discriminator.clone(axis_name=parallel.AXIS)  # batch statistics over all devices
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent, conditional=conditional,
                                              pack=pack, image_output=image_output)
   state = create_adam_gan_state(g_params, d_params, seed, lr, beta1)

@@ -11,13 +11,17 @@ import jax
 import jax.numpy as jnp
 
 
-def minibatch_std(h):
+def minibatch_std(h, axis_name: str | None = None):
   """Append the batch's mean per-feature standard deviation as one more feature [B, ..., C + 1].
 
   A discriminator that sees how varied its batch is can tell a collapsed generator's batch from a
   real one (Karras et al. 2018, a simpler form of minibatch discrimination, Salimans et al. 2016).
+  axis_name: under pmap, the statistic is taken over the global batch (all devices), as on one device.
   """
-  s = jnp.sqrt(h.var(0) + 1e-8).mean()
+  across = (lambda v: jax.lax.pmean(v, axis_name)) if axis_name is not None else (lambda v: v)
+  mean = across(h.mean(0))
+  var = across(((h - mean) ** 2).mean(0))
+  s = jnp.sqrt(var + 1e-8).mean()
   return jnp.concatenate([h, jnp.broadcast_to(s, (*h.shape[:-1], 1)).astype(h.dtype)], axis=-1)
 
 
@@ -49,6 +53,7 @@ class MLPDiscriminator(nn.Module):
   hidden: Sequence[int] = (128, 128)
   num_classes: int = 0
   batch_std: bool = False
+  axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
 
   @nn.compact
   def __call__(self, x, labels=None):
@@ -56,7 +61,7 @@ class MLPDiscriminator(nn.Module):
     for i, width in enumerate(self.hidden):
       h = nn.leaky_relu(nn.Dense(width)(h), 0.2)
       if self.batch_std and i == 0:
-        h = minibatch_std(h)
+        h = minibatch_std(h, self.axis_name)
     return nn.Dense(1)(h)[:, 0]
 
 
@@ -82,12 +87,13 @@ class DCGANDiscriminator(nn.Module):
   base: int = 64
   num_classes: int = 0
   batch_std: bool = False
+  axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
 
   @nn.compact
   def __call__(self, x, labels=None):
     h = nn.leaky_relu(nn.Conv(self.base, (4, 4), strides=(2, 2), padding="SAME")(2 * x - 1), 0.2)
     if self.batch_std:
-      h = minibatch_std(h)
+      h = minibatch_std(h, self.axis_name)
     h = nn.leaky_relu(nn.Conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
     h = h.reshape((x.shape[0], -1))
     logits = nn.Dense(1)(h)[:, 0]

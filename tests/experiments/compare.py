@@ -1,0 +1,40 @@
+"""Comparing two experiments' metrics.json, timings aside."""
+
+import math
+import re
+
+# Keys that hold wall-clock measurements (or when and where a run happened), not results.
+TIMING = re.compile(r"(^|_)(s|sec|secs|seconds|wall|wall_s|date|time|compiles|compile_s)($|_)|sec_per|pretrain_s|_ms$")
+RUN_FACTS = {"_meta"}
+# Keys that count decisions (error rates, accuracies, fractions above a threshold, points behind a
+# published error): a rounding change can move an example across a decision boundary.
+DISCRETE = re.compile(r"error|acc|fraction|confident|pct|modes|auroc|minus")
+
+
+def strip_timings(obj):
+  """`obj` without timing keys (and without _meta, which names the run, not its results)."""
+  if isinstance(obj, dict):
+    return {k: strip_timings(v) for k, v in obj.items() if k not in RUN_FACTS and not TIMING.search(k)}
+  if isinstance(obj, list):
+    return [strip_timings(v) for v in obj]
+  return obj
+
+
+def differences(a, b, *, rtol: float, atol: float, discrete_rtol: float | None = None, path: str = ""):
+  """Paths where numbers differ beyond atol + rtol * |b| (discrete_rtol for DISCRETE keys, default
+  rtol), or where structure or text differs."""
+  kw = dict(rtol=rtol, atol=atol, discrete_rtol=discrete_rtol)
+  if isinstance(a, dict) and isinstance(b, dict):
+    if set(a) != set(b):
+      return [f"{path}: keys {sorted(set(a) ^ set(b))}"]
+    return [d for k in a for d in differences(a[k], b[k], **kw, path=f"{path}/{k}")]
+  if isinstance(a, list) and isinstance(b, list):
+    if len(a) != len(b):
+      return [f"{path}: lengths {len(a)} vs {len(b)}"]
+    return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, **kw, path=f"{path}[{i}]")]
+  if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+    if math.isnan(a) and math.isnan(b):
+      return []
+    r = discrete_rtol if discrete_rtol is not None and DISCRETE.search(path) else rtol
+    return [] if abs(a - b) <= atol + r * abs(b) else [f"{path}: {a!r} vs {b!r}"]
+  return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
