@@ -8,7 +8,7 @@ TIMING = re.compile(r"(^|_)(s|sec|secs|seconds|wall|wall_s|date|time|compiles|co
 RUN_FACTS = {"_meta"}
 # Keys that count decisions (error rates, accuracies, fractions above a threshold, points behind a
 # published error): a rounding change can move an example across a decision boundary.
-DISCRETE = re.compile(r"error|acc|fraction|confident|pct|modes|auroc|minus")
+DISCRETE = re.compile(r"error|acc|fraction|confident|pct|modes|auroc|minus|per_seed/\d+/(scratch|frozen_probe|finetune)")
 
 
 def strip_timings(obj):
