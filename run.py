@@ -67,6 +67,12 @@ def main(argv=None) -> int:
   except (config_lib.ConfigError, experiment.ResultsExistError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
+  parallel.barrier("aejax: outputs checked")  # every process has checked before any writes
+  if primary:
+    for path, complete in dirs:
+      if not complete:
+        experiment.prepare_out_dir(path, a.overwrite)
+  parallel.barrier("aejax: outputs ready")
   # SIGTERM (preemption) between training runs exits 143 at once: finished runs are checkpointed.
   # Inside a run, aejax.trainer.fit saves a checkpoint first, then exits 143.
   signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))

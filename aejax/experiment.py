@@ -37,10 +37,10 @@ def prepare(module, profile: str, sets: list[str]) -> dict:
 
 def out_dir_for(module, out: str | pathlib.Path, overwrite: bool, resume: bool = False,
                 cfg: dict | None = None) -> tuple[pathlib.Path, bool]:
-  """(OUT/<name>, complete). A non-empty directory is refused unless `overwrite` (which replaces it)
-  or `resume` (which keeps it: a complete one, with metrics.json, is skipped; an incomplete one
-  continues from its checkpoints, if it was started with the same config)."""
-  import jax
+  """(OUT/<name>, complete), checked without writing anything. A non-empty directory is refused
+  unless `overwrite` (prepare_out_dir then replaces it) or `resume` (it is kept: a complete one,
+  with metrics.json, is skipped; an incomplete one continues from its checkpoints, if it was started
+  with the same config)."""
   path = pathlib.Path(out) / module.NAME
   if path.exists() and any(path.iterdir()):
     if resume and not overwrite:
@@ -57,10 +57,14 @@ def out_dir_for(module, out: str | pathlib.Path, overwrite: bool, resume: bool =
     if not overwrite:
       raise ResultsExistError(f"{path} already holds results; pass --resume to continue or skip them, "
                               f"--overwrite to replace them, or --out to write elsewhere")
-    if jax.process_index() == 0:
-      shutil.rmtree(path)
-  path.mkdir(parents=True, exist_ok=True)
   return path, False
+
+
+def prepare_out_dir(path: pathlib.Path, overwrite: bool) -> None:
+  """Create OUT/<name> (emptied first with `overwrite`); process 0's job in a multi-process run."""
+  if overwrite and path.exists():
+    shutil.rmtree(path)
+  path.mkdir(parents=True, exist_ok=True)
 
 
 def environment() -> dict:

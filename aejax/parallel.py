@@ -30,6 +30,8 @@ def maybe_initialize_distributed() -> bool:
   """
   cluster_env = ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "TPU_WORKER_HOSTNAMES", "AEJAX_COORDINATOR")
   if any(v in os.environ for v in cluster_env) and not jax.distributed.is_initialized():
+    if os.environ.get("JAX_PLATFORMS") == "cpu" and "JAX_CPU_COLLECTIVES_IMPLEMENTATION" not in os.environ:
+      jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes reduce over TCP
     if "AEJAX_COORDINATOR" in os.environ:
       jax.distributed.initialize(os.environ["AEJAX_COORDINATOR"],
                                  int(os.environ["AEJAX_NUM_PROCESSES"]),
@@ -37,6 +39,13 @@ def maybe_initialize_distributed() -> bool:
     else:
       jax.distributed.initialize()
   return jax.process_count() > 1
+
+
+def barrier(name: str) -> None:
+  """Wait until every process gets here (a no-op in a single-process run)."""
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices(name)
 
 
 def check_mode(mode: str):
@@ -97,8 +106,14 @@ def put_state(state, mode: str):
   if mode == "pmap":  # from host copies: whatever placement the state had, pmap shards it afresh
     n = jax.local_device_count()
     return jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (n, *np.shape(x))), state)
-  if mode == "mesh":
-    return jax.device_put(state, NamedSharding(_mesh(), P()))
+  if mode == "mesh":  # from host copies: each process fills its own devices (no cross-host transfer)
+    replicated = NamedSharding(_mesh(), P())
+
+    def place(x):
+      x = np.asarray(x)
+      return jax.make_array_from_callback(x.shape, replicated, lambda index: x[index])
+
+    return jax.tree.map(place, state)
   return jax.device_put(state)
 
 

@@ -74,3 +74,35 @@ def test_two_processes_agree_with_single_process(tmp_path, mode):
     sys.path.remove(str(tmp_path))
   for a, b in zip(outs[0]["params"], single):
     np.testing.assert_allclose(a, np.asarray(b).ravel()[:50], rtol=1e-4, atol=1e-6)
+
+
+def launch_two(argv, out, tmp_path):
+  """`run.py argv` as 2 processes x 2 CPU devices on loopback (gloo); returns their (rc, stdout, stderr)."""
+  port = free_port()
+  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu",
+         "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo", "AEJAX_COORDINATOR": f"127.0.0.1:{port}",
+         "AEJAX_NUM_PROCESSES": "2"}
+  procs = [subprocess.Popen([sys.executable, "run.py", *argv, "--out", str(out)], env={**env, "AEJAX_PROCESS_ID": str(i)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+  outs = [p.communicate(timeout=900) for p in procs]
+  return [(p.returncode, *o) for p, o in zip(procs, outs)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["q5_tied_weights", "q8_gan_difficulties"])
+def test_two_hosts_run_one_experiment(name, tmp_path):
+  """Two processes make one run: process 0 alone writes the results, which match one process's."""
+  import run
+  from tests.experiments.compare import differences, strip_timings
+  argv = [name, "--profile", "smoke", "--set", "parallel=mesh"]
+  results = launch_two(argv, tmp_path / "two", tmp_path)
+  for i, (rc, out, err) in enumerate(results):
+    assert rc == 0, f"process {i}:\n{err[-3000:]}"
+  assert "2 process(es)" in results[0][1] and "4 device(s)" in results[0][1]
+  two = json.loads((tmp_path / "two" / name / "metrics.json").read_text())
+  assert two["_meta"]["process_count"] == 2 and two["_meta"]["device_count"] == 4
+  assert not list((tmp_path / "two" / name / "runs").glob("*/checkpoints"))  # removed once complete
+  assert run.main([*argv, "--out", str(tmp_path / "one")]) == 0  # this process: 1 process x 4 devices
+  one = json.loads((tmp_path / "one" / name / "metrics.json").read_text())
+  # the same global batches on the same 4 devices; only the all-reduce (gloo vs in-process) differs
+  assert differences(strip_timings(two), strip_timings(one), rtol=1e-3, atol=1e-4, discrete_rtol=0.05) == []
