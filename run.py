@@ -53,6 +53,7 @@ def main(argv=None) -> int:
 
   from aejax import parallel
   parallel.maybe_initialize_distributed()  # before anything reads the devices; compiles nothing
+  parallel.enable_compilation_cache()
   import jax
   primary = jax.process_index() == 0
   keys = EXPERIMENTS if a.command == "all" else [a.command]

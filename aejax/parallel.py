@@ -41,6 +41,27 @@ def maybe_initialize_distributed() -> bool:
   return jax.process_count() > 1
 
 
+def enable_compilation_cache(directory=None) -> str | None:
+  """Keep compiled executables on disk, so a rerun (or the next experiment with the same model)
+  loads them instead of compiling: `run.py` calls this. The directory is per CPU feature set,
+  as an executable built for one CPU's instructions must not load on another. AEJAX_XLA_CACHE=0
+  turns it off; AEJAX_XLA_CACHE=DIR puts it elsewhere. Returns the directory used."""
+  import hashlib
+  import pathlib
+  setting = os.environ.get("AEJAX_XLA_CACHE", "")
+  if setting == "0":
+    return None
+  try:
+    flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags"))
+  except (OSError, StopIteration):
+    flags = ""
+  base = pathlib.Path(directory or setting or pathlib.Path(os.environ.get("AEJAX_CACHE", "~/.cache/aejax")) / "xla")
+  path = base.expanduser() / f"cpu-{hashlib.sha256(flags.encode()).hexdigest()[:12]}"
+  jax.config.update("jax_compilation_cache_dir", str(path))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+  return str(path)
+
+
 def barrier(name: str) -> None:
   """Wait until every process gets here (a no-op in a single-process run)."""
   if jax.process_count() > 1:
