@@ -77,22 +77,24 @@ def environment() -> dict:
           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
-_COMPILES = {"count": 0, "seconds": 0.0}
+_COMPILES = {"count": 0, "seconds": 0.0, "steps": 0}
 
 
 def _count_compile(event: str, duration: float, **kwargs):
   if event == "/jax/core/compile/backend_compile_duration":
     _COMPILES["count"] += 1
     _COMPILES["seconds"] += duration
+    _COMPILES["steps"] += "run_step" in str(kwargs.get("fun_name", ""))
 
 
 def compile_counter():
-  """(count, seconds) of XLA compilations so far in this process (installs the listener once)."""
+  """(count, seconds, train-step count) of XLA compilations (or loads from the persistent cache)
+  so far in this process; installs the listener once."""
   import jax
   if not _COMPILES.get("installed"):
     jax.monitoring.register_event_duration_secs_listener(_count_compile)
     _COMPILES["installed"] = True
-  return _COMPILES["count"], _COMPILES["seconds"]
+  return _COMPILES["count"], _COMPILES["seconds"], _COMPILES["steps"]
 
 
 def execute(module, cfg: dict, path: pathlib.Path, profile: str) -> dict:
@@ -109,15 +111,15 @@ def execute(module, cfg: dict, path: pathlib.Path, profile: str) -> dict:
   primary = jax.process_index() == 0
   if primary:
     write_json(path / "config.json", cfg)
-  n0, c0 = compile_counter()
+  n0, c0, s0 = compile_counter()
   t0 = time.perf_counter()
   with trainer.session(cfg.get("parallel", "auto"), root=path, checkpoint_every=cfg.get("checkpoint_every", 0)) as sess, \
       tempfile.TemporaryDirectory(prefix="aejax-secondary-") as scratch:
     metrics = module.run(cfg, path if primary else pathlib.Path(scratch))
-  n1, c1 = compile_counter()
+  n1, c1, s1 = compile_counter()
   meta = {"experiment": module.NAME, "question": module.QUESTION, "profile": profile,
           "config": cfg, "parallel": sess.mode, "wall_s": round(time.perf_counter() - t0, 1),
-          "compiles": n1 - n0, "compile_s": round(c1 - c0, 1), **environment()}
+          "compiles": n1 - n0, "step_compiles": s1 - s0, "compile_s": round(c1 - c0, 1), **environment()}
   metrics = {**metrics, "_meta": meta}
   if primary:
     write_json(path / "metrics.json", metrics)

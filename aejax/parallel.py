@@ -97,14 +97,15 @@ def _mesh() -> Mesh:
   return Mesh(np.array(jax.devices()), (AXIS,))
 
 
-def _call(step, state, batch):
+def run_step(step, state, batch):
+  """The function every mode compiles: `step` is static, so equal steps share an executable."""
   return step(state, batch)
 
 
 # One wrapper per mode with the step as a static argument: JAX's own cache then keys the
 # executable on the step's value (aejax's steps and losses compare by value), not on a new closure.
-_JIT = {d: jax.jit(_call, static_argnums=0, donate_argnums=(1,) if d else ()) for d in (True, False)}
-_PMAP = {d: jax.pmap(_call, axis_name=AXIS, static_broadcasted_argnums=0, donate_argnums=(1,) if d else ())
+_JIT = {d: jax.jit(run_step, static_argnums=0, donate_argnums=(1,) if d else ()) for d in (True, False)}
+_PMAP = {d: jax.pmap(run_step, axis_name=AXIS, static_broadcasted_argnums=0, donate_argnums=(1,) if d else ())
          for d in (True, False)}
 
 
@@ -116,7 +117,7 @@ def compile_step(step, mode: str, donate: bool = True):
     return functools.partial(_PMAP[donate], step)
   if mode == "mesh":
     replicated = NamedSharding(_mesh(), P())
-    return functools.partial(jax.jit(_call, static_argnums=0, donate_argnums=(1,) if donate else (),
+    return functools.partial(jax.jit(run_step, static_argnums=0, donate_argnums=(1,) if donate else (),
                                      out_shardings=replicated), step)
   return functools.partial(_JIT[donate], step)
 
