@@ -28,7 +28,8 @@ def maybe_initialize_distributed() -> bool:
   Must run before anything touches the JAX backend. Returns True if this is a multi-process run.
   Safe to call more than once.
   """
-  cluster_env = ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "TPU_WORKER_HOSTNAMES", "AEJAX_COORDINATOR")
+  cluster_env = ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "TPU_WORKER_HOSTNAMES", "AEJAX_COORDINATOR",
+                 "AEJAX_DISTRIBUTED")
   if any(v in os.environ for v in cluster_env) and not jax.distributed.is_initialized():
     if os.environ.get("JAX_PLATFORMS") == "cpu" and "JAX_CPU_COLLECTIVES_IMPLEMENTATION" not in os.environ:
       jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes reduce over TCP
@@ -107,6 +108,31 @@ def run_step(step, state, batch):
 _JIT = {d: jax.jit(run_step, static_argnums=0, donate_argnums=(1,) if d else ()) for d in (True, False)}
 _PMAP = {d: jax.pmap(run_step, axis_name=AXIS, static_broadcasted_argnums=0, donate_argnums=(1,) if d else ())
          for d in (True, False)}
+
+
+def run_steps(step, state, arrays, idx, count):
+  """Up to K = len(idx) steps in one dispatch: step k trains on {name: a[idx[k]]} if k < count, and
+  is skipped otherwise (lax.cond runs one branch), so any chunk of 1..K steps uses one executable.
+  Returns (state, metrics stacked [K], active mask [K])."""
+  def body(s, k_i):
+    k, i = k_i
+    batch = jax.tree.map(lambda a: a[i], arrays)
+    active = k < count
+    shapes = jax.eval_shape(step, s, batch)
+    skip = lambda s, b: (s, jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes[1]))
+    s, metrics = jax.lax.cond(active, step, skip, s, batch)
+    return s, (metrics, active)
+
+  state, (metrics, active) = jax.lax.scan(body, state, (jnp.arange(len(idx)), idx))
+  return state, metrics, active
+
+
+_SCAN = jax.jit(run_steps, static_argnums=0, donate_argnums=(1,))
+
+
+def compile_steps(step):
+  """run_steps compiled (jit, one device) with the step static: `(state, arrays, idx [K, B], count)`."""
+  return functools.partial(_SCAN, step)
 
 
 def compile_step(step, mode: str, donate: bool = True):

@@ -32,6 +32,9 @@ class NonFiniteLossError(FloatingPointError):
   """Raised when a training metric becomes NaN or inf; the last good checkpoint is kept."""
 
 
+STEPS_PER_DISPATCH = 16
+
+
 @jax.jit
 def _gather(arrays, idx):
   return jax.tree.map(lambda a: a[idx], arrays)
@@ -60,14 +63,17 @@ class DeviceData:
     self._rows = parallel.host_slice(batch_size)
     self._perm_epoch, self._perm = None, None
 
-  def batch(self, step: int):
-    """The global batch for training step `step` (0-based), shaped for the parallel mode."""
+  def indices(self, step: int) -> np.ndarray:
+    """This process's rows of the global batch of training step `step` (0-based): example indices."""
     epoch, i = divmod(int(step), self.steps_per_epoch)
     if epoch != self._perm_epoch:
       key = jax.random.fold_in(jax.random.PRNGKey(self.seed), epoch)
-      self._perm, self._perm_epoch = jax.random.permutation(key, self.n), epoch
-    idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size][self._rows]
-    return parallel.put_batch(_gather(self.arrays, idx), self.mode)
+      self._perm, self._perm_epoch = np.asarray(jax.random.permutation(key, self.n)), epoch
+    return self._perm[i * self.batch_size:(i + 1) * self.batch_size][self._rows]
+
+  def batch(self, step: int):
+    """The global batch for training step `step` (0-based), shaped for the parallel mode."""
+    return parallel.put_batch(_gather(self.arrays, self.indices(step)), self.mode)
 
 
 class Session:
@@ -157,6 +163,10 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
       print(f"{desc}: resumed from step {ckpt.latest_step()} of {num_steps} ({ckpt.directory})", file=sys.stderr,
             flush=True)
   step = parallel.compile_step(step_fn, mode)
+  # On one device, steps run STEPS_PER_DISPATCH at a time in one lax.scan (nothing host-side runs
+  # between them); chunks restart at every log and checkpoint step, so a resumed run makes the same
+  # chunks as an uninterrupted one.
+  fused = parallel.compile_steps(step_fn) if mode == "jit" and hasattr(data, "indices") else None
   start = int(jax.device_get(state.step))
   state = parallel.put_state(state, mode)
   log_path = workdir / "metrics.jsonl" if workdir else None
@@ -167,10 +177,23 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
              mininterval=2.0, file=sys.stderr)
   t0 = time.perf_counter()
   try:
-    for s in range(start, num_steps):
-      state, metrics = step(state, data.batch(s))
-      pending.append(metrics)
-      done = s + 1
+    done = start
+    while done < num_steps:
+      s = done
+      if fused is not None:
+        events = [num_steps, (s // log_every + 1) * log_every]
+        if ckpt is not None and checkpoint_every:
+          events.append((s // checkpoint_every + 1) * checkpoint_every)
+        count = min(STEPS_PER_DISPATCH, min(events) - s)
+        idx = np.stack([data.indices(s + k) for k in range(count)]
+                       + [data.indices(s)] * (STEPS_PER_DISPATCH - count))
+        state, metrics, active = fused(state, data.arrays, idx, count)
+        pending.append((metrics, active))
+      else:
+        count = 1
+        state, metrics = step(state, data.batch(s))
+        pending.append((metrics, None))
+      done = s + count
       at_log = done % log_every == 0 or done == num_steps
       at_ckpt = ckpt is not None and checkpoint_every and done % checkpoint_every == 0
       if at_log or at_ckpt or flag["set"]:
@@ -195,7 +218,7 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
           last_good = done
         if flag["set"]:
           raise SystemExit(143)
-      bar.update(1)
+      bar.update(count)
   finally:
     bar.close()
     if previous_handler is not None:
@@ -221,12 +244,21 @@ def _history(log_path, start: int) -> list[dict]:
   return records
 
 
-def _summarise(metrics_list, mode):
-  """Mean of each metric over the steps since the last log (one transfer, nothing to compile)."""
-  host = jax.device_get(metrics_list)
-  if mode == "pmap":
-    host = [jax.tree.map(lambda x: x[0], m) for m in host]
-  return {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+def _summarise(pending, mode):
+  """Mean of each metric over the steps since the last log (one transfer, nothing to compile).
+
+  pending: (metrics, active) per dispatch; a fused dispatch has metrics [K] and its mask `active`."""
+  host = jax.device_get(pending)
+  values = collections.defaultdict(list)
+  for metrics, active in host:
+    for k, v in metrics.items():
+      v = np.asarray(v)
+      if active is not None:
+        v = v[np.asarray(active)]
+      elif mode == "pmap":
+        v = v[:1]
+      values[k].append(np.ravel(v))
+  return {k: float(np.mean(np.concatenate(v))) for k, v in values.items()}
 
 
 # Model initialisation jitted with the module as a static argument: one compile per architecture

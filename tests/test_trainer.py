@@ -27,10 +27,10 @@ def fresh():
   return create_train_state(params, optax.adam(1e-2), seed=1), make_train_step(loss_fn)
 
 
-def fit(steps, workdir=None, **kw):
+def fit(steps, workdir=None, mode=None, log_every=2, **kw):
   state, step = fresh()
-  data = trainer.DeviceData({"image": IMAGES}, 16, seed=3)
-  return trainer.fit(state, step, data, steps, workdir=workdir, log_every=2, progress=False, **kw)
+  data = trainer.DeviceData({"image": IMAGES}, 16, seed=3, mode=mode)
+  return trainer.fit(state, step, data, steps, workdir=workdir, log_every=log_every, progress=False, **kw)
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -90,3 +90,19 @@ def test_batch_too_large_is_named():
 def test_batch_not_divisible_by_devices_is_named():
   with pytest.raises(ValueError, match="multiple of 4"):
     trainer.DeviceData({"image": IMAGES}, 18, seed=0, mode="pmap")
+
+
+def test_fused_dispatches_equal_single_steps(tmp_path):
+  """On one device `fit` runs up to STEPS_PER_DISPATCH steps per lax.scan call (chunks cut at log
+  points): the same params as one compiled step per call."""
+  from aejax import parallel
+  from tests.tolerance import assert_trained_close
+  fused, history = fit(20, mode="jit", log_every=7)  # chunks of 7, 7, 6: masked scan steps included
+  assert [h["step"] for h in history] == [7, 14, 20]
+  state, step = fresh()
+  data = trainer.DeviceData({"image": IMAGES}, 16, seed=3, mode="jit")
+  one = parallel.compile_step(step, "jit")
+  for s in range(20):
+    state, _ = one(state, data.batch(s))
+  assert_trained_close(fused.params, state.params, lr=1e-2, steps=20)
+  np.testing.assert_array_equal(fused.rng, state.rng)
