@@ -13,38 +13,13 @@ numbers for the same example.
 
 import dataclasses
 import functools
-import inspect
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import optax
 
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class _Method:
-  """`module.apply` that compares by the module's value (bound methods compare by identity)."""
-  func: Callable
-  module: Any
-
-  def __call__(self, *args, **kwargs):
-    return self.func(self.module, *args, **kwargs)
-
-  def __eq__(self, other):
-    return isinstance(other, _Method) and (self.func, self.module) == (other.func, other.module)
-
-  def __hash__(self):
-    return hash((self.func, self.module))
-
-
-def _value(arg):
-  if inspect.ismethod(arg) and getattr(type(arg.__self__), "apply", None) is not None:
-    try:
-      hash(arg.__self__)
-      return _Method(arg.__func__, arg.__self__)
-    except TypeError:
-      pass
-  return arg
+from aejax.static import static_fn
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -84,7 +59,7 @@ def by_value(factory=None, *, parts: int = 0):
   @functools.wraps(factory)
   def make(*args, **kwargs):
     factory(*args, **kwargs)  # bad settings raise here, where they were given
-    args, kwargs = tuple(map(_value, args)), tuple(sorted((k, _value(v)) for k, v in kwargs.items()))
+    args, kwargs = tuple(map(static_fn, args)), tuple(sorted((k, static_fn(v)) for k, v in kwargs.items()))
     if parts:
       return tuple(Loss(factory, args, kwargs, i) for i in range(parts))
     return Loss(factory, args, kwargs)

@@ -1,51 +1,10 @@
 """Evaluation: probes, image metrics, likelihoods, Frechet distance, mode counting."""
 
-import functools
-import types
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-class _ByValue:
-  """Calls `fn`, but compares and hashes by `key`: what jit's cache of static arguments looks at."""
-
-  def __init__(self, fn, key):
-    self.fn, self.key = fn, key
-    hash(key)  # TypeError now if something bound is unhashable (an array)
-
-  def __call__(self, *args, **kwargs):
-    return self.fn(*args, **kwargs)
-
-  def __eq__(self, other):
-    return isinstance(other, _ByValue) and self.key == other.key
-
-  def __hash__(self):
-    return hash(self.key)
-
-
-def _value_key(fn):
-  if isinstance(fn, functools.partial):
-    return (functools.partial, _value_key(fn.func), tuple(map(_value_key, fn.args)),
-            tuple(sorted((k, _value_key(v)) for k, v in fn.keywords.items())))
-  if isinstance(fn, types.MethodType):
-    return (types.MethodType, fn.__func__, fn.__self__)
-  return fn
-
-
-def static_fn(fn):
-  """`fn` as a static jit argument that compares by value, so equal functions share one compile.
-
-  Python compares bound methods by the identity of their instance and partials by identity; here
-  `model.apply` of an equal Flax module (modules are dataclasses) and a fresh
-  `functools.partial(model.apply, method="encode")` equal earlier ones. A lambda is still itself:
-  each new lambda compiles anew. Functions with unhashable bound arguments are returned as they are.
-  """
-  try:
-    return _ByValue(fn, _value_key(fn))
-  except TypeError:
-    return fn
+from aejax.static import static_fn  # noqa: F401  (re-exported for the evaluation helpers)
 
 
 def batched_apply(fn, x, batch_size: int = 1000):
