@@ -1,5 +1,7 @@
 """Evaluation: probes, image metrics, likelihoods, Frechet distance, mode counting."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
