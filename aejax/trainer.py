@@ -1,6 +1,7 @@
 """The one training loop: on-device data, per-epoch shuffles, checkpoints, metrics, NaN guard.
 
-Every experiment trains through `fit`; only the step (a pure function) differs. A `session`
+Every experiment trains through `fit`, most often by way of a recipe in aejax.recipes; only the step
+(a pure function, built in aejax.train) differs. A `session`
 (entered by aejax.experiment for each experiment) sets, for every run inside it, the parallel
 mode and where each run checkpoints: `ROOT/runs/<run name>/`, so a rerun of the same experiment
 restores finished runs and continues an interrupted one from its last checkpoint.
@@ -23,9 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from aejax import losses, parallel
+from aejax import parallel
 from aejax.checkpoint import Checkpointer
-from aejax.train import create_adam_gan_state, create_adam_state, create_train_state, make_gan_step, make_train_step
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -259,125 +259,3 @@ def _summarise(pending, mode):
         v = v[:1]
       values[k].append(np.ravel(v))
   return {k: float(np.mean(np.concatenate(v))) for k, v in values.items()}
-
-
-# Model initialisation jitted with the module as a static argument: one compile per architecture
-# (eager init compiles every op of the forward pass separately), and without XLA's backend
-# optimisations, which cost seconds per architecture on a CPU for a function that runs once
-# (measured: a DCGAN pair's init compiles in 0.5 s instead of 2.4 s).
-_init = jax.jit(lambda module, key, *inputs: module.init(key, *inputs), static_argnums=0,
-                compiler_options={"xla_backend_optimization_level": 0})
-
-
-def init(module, seed_or_key, *inputs):
-  """`module.init` compiled once per (module value, input shapes)."""
-  key = jax.random.PRNGKey(seed_or_key) if isinstance(seed_or_key, int) else seed_or_key
-  return _init(module, key, *inputs)
-
-
-def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, seed: int, tx=None,
-          b1: float = 0.9, hparams: dict | None = None, trainable: Callable[[tuple], bool] | None = None,
-          mode: str | None = None, workdir=None, log_every: int = 200, desc: str = "train",
-          checkpoint_every: int | None = None, eval_fn: Callable | None = None):
-  """The common recipe: Adam(lr, b1) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
-
-  lr, b1 and `hparams` (the loss's keyword settings) are traced values: runs that differ only in
-  them share one compiled step. trainable(path): update only the matching params.
-  Returns (state, history). For anything non-standard, build the state and step yourself and
-  call `fit`.
-  """
-  mode = current().mode if mode is None else parallel.resolve_mode(mode)
-  data = DeviceData(arrays, batch_size, seed, mode)  # checks the batch before anything compiles
-  params = jax.tree.map(jnp.array, params)  # a copy: the compiled step donates its state's buffers
-  state = (create_adam_state(params, seed, lr, b1, hparams=hparams, trainable=trainable) if tx is None
-           else create_train_state(params, tx, seed, hparams, trainable))
-  step = make_train_step(loss_fn, parallel.axis_name(mode))
-  return fit(state, step, data, steps, mode=mode, workdir=workdir, log_every=log_every,
-             desc=desc, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
-
-
-def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, seed: int,
-                      kind: str = "mse", noise_std: float = 0.0, dropout: float = 0.0,
-                      l1_codes: float = 0.0, kl_target: float = 0.0, kl_weight: float = 0.0,
-                      mode: str | None = None, desc: str = "autoencoder", log_every: int = 200,
-                      eval_fn: Callable | None = None):
-  """Initialise `model` (an aejax Autoencoder) from `seed` and train it to reconstruct `images`.
-
-  The loss is losses.reconstruction with the given corruption/sparsity settings, passed as traced
-  values (the set of non-zero ones is structural); images are uint8 NHWC. eval_fn(state) -> dict is
-  called every `log_every` steps (see `fit`). Returns (params, history).
-  """
-  params = init(model, seed, jnp.zeros((1, *images.shape[1:]), jnp.float32))
-  hparams = {k: v for k, v in dict(noise_std=noise_std, dropout=dropout, l1_codes=l1_codes,
-                                   kl_weight=kl_weight).items() if v}
-  if kl_weight:
-    hparams["kl_target"] = kl_target
-  state, history = train(params, losses.reconstruction(model.apply, kind=kind), {"image": images}, steps=steps,
-                         batch_size=batch_size, lr=lr, seed=seed, hparams=hparams, mode=mode,
-                         log_every=log_every, desc=desc, eval_fn=eval_fn)
-  return state.params, history
-
-
-def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size: int, lr: float,
-                     seed: int, trainable: Callable[[tuple], bool] | None = None, unlabeled=None,
-                     consistency: dict | None = None, mode: str | None = None, desc: str = "classifier",
-                     log_every: int = 200):
-  """Train a classifier `apply_fn(params, x) -> logits` from `params` for a fixed number of Adam steps.
-
-  The few-labels recipe: `params` is a random init (from scratch) or holds a pretrained encoder
-  (fine-tuning); `trainable(path)` limits updates to matching params (a 0/1 mask in the state), e.g.
-  `lambda p: "head" in p` for a probe on a frozen encoder. With `unlabeled` images the loss is
-  losses.consistency_cross_entropy(**consistency) and the labelled set is tiled to the unlabeled
-  set's length, so one shuffled batch holds both; otherwise losses.cross_entropy, with batch_size
-  capped at the labelled set size. lr, the mask and the consistency weights are traced (only
-  `max_shift` is structural), so scratch, probe and fine-tune runs share one compiled step.
-  Returns (params, history).
-  """
-  if unlabeled is None:
-    arrays = {"image": images, "label": labels}
-    batch_size = min(batch_size, len(images))
-    loss, hparams = losses.cross_entropy(apply_fn), {}
-  else:
-    hparams = dict(consistency or {})
-    tile = np.arange(len(unlabeled)) % len(images)
-    arrays = {"image": images[tile], "label": labels[tile], "unlabeled": unlabeled}
-    loss = losses.consistency_cross_entropy(apply_fn, max_shift=hparams.pop("max_shift", 2))
-  state, history = train(params, loss, arrays, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                         hparams=hparams, trainable=trainable or (lambda path: True), mode=mode,
-                         log_every=log_every, desc=desc)
-  return state.params, history
-
-
-def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr,
-              seed: int, beta1: float = 0.5, labels=None, d_steps: int = 1, pack: int = 1,
-              image_output: bool = True, loss_fns: tuple | None = None, mode: str | None = None,
-              desc: str = "gan", log_every: int = 200, eval_fn: Callable | None = None):
-  """Initialise a generator and discriminator from `seed` and train them as a GAN on `images`.
-
-  images: uint8 NHWC images (or float points [N, D] with image_output=False). With `labels` the
-  pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`) unless `loss_fns` =
-  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both, traced (lr may also be an optax
-  schedule, compiled per schedule object); the step is train.make_gan_step, one compile per
-  architecture and batch shape. Returns (GANState, history) with d_loss, g_loss, d_real, d_fake
-  per log point.
-  """
-  mode = current().mode if mode is None else parallel.resolve_mode(mode)
-  conditional = labels is not None
-  arrays = {"image": images} if not conditional else {"image": images, "label": labels}
-  data = DeviceData(arrays, batch_size, seed, mode)
-  if batch_size % (pack * (jax.device_count() if mode != "jit" else 1)):
-    raise ValueError(f"{desc}: batch_size={batch_size} must be a multiple of pack={pack} on each device")
-  k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
-  y0 = jnp.zeros((1,), jnp.int32) if conditional else None
-  g_params = init(generator, k_g, jnp.zeros((1, latent)), y0)
-  x0 = jnp.zeros((1, *np.shape(images)[1:]), jnp.float32)
-  if pack > 1:  # the loss packs points side by side and images along channels
-    x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * pack) if x0.ndim == 4 else (1, x0.size * pack), jnp.float32)
-  d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
-  if mode == "pmap" and "axis_name" in getattr(discriminator, "__dataclass_fields__", {}):
-    discriminator = discriminator.clone(axis_name=parallel.AXIS)  # batch statistics over all devices
-  fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent, conditional=conditional,
-                                             pack=pack, image_output=image_output)
-  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1)
-  step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
-  return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)

@@ -26,7 +26,7 @@ from aejax.config import ConfigError
 from aejax.evaluation import image_metrics, likelihood, mean_std, probes
 from aejax.models.autoencoder import conv_autoencoder, mlp_autoencoder
 from aejax.models.vae import VAE
-from aejax.trainer import init, train_autoencoder
+from aejax.recipes import init, train_autoencoder
 from experiments import q6_vae
 
 NAME = "q1_uses"

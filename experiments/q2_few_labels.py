@@ -14,12 +14,12 @@ validation set worth the name to early-stop on. Test error on the full test set,
 
 import numpy as np
 
-from aejax import trainer, data, plots, report
+from aejax import data, plots, recipes, report
 from aejax.evaluation import image_metrics
 from aejax.evaluation.probes import classifier_accuracy
 from aejax.models.autoencoder import Autoencoder, ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from aejax.models.classifier import EncoderClassifier, with_encoder
-from aejax.trainer import train_autoencoder, train_classifier
+from aejax.recipes import train_autoencoder, train_classifier
 
 NAME = "q2_few_labels"
 QUESTION = ("Suppose you want to train a classifier, and you have plenty of unlabeled training data but only a "
@@ -103,7 +103,7 @@ def run(cfg: dict, out) -> dict:
                                      noise_std=cfg["pretrain_noise"], dropout=cfg["pretrain_dropout"],
                                      desc=f"q2 pretrain s{seed}", log_every=cfg["pretrain_steps"])
     pretrain_mse.append(float(image_metrics.reconstruction_mse(ae.apply, ae_params, test_x).mean()))
-    random_init = trainer.init(clf, seed, jnp.zeros((1, *train_x.shape[1:]), jnp.float32))
+    random_init = recipes.init(clf, seed, jnp.zeros((1, *train_x.shape[1:]), jnp.float32))
     pretrained = with_encoder(random_init, ae_params)
     for n in cfg["labels"]:
       labelled = data.subset_balanced(train_y, n, seed, ds.num_classes)

@@ -15,7 +15,7 @@ import numpy as np
 from aejax import data, plots, report
 from aejax.evaluation import image_metrics, mean_std, measure_autoencoder, probes
 from aejax.models.autoencoder import mlp_autoencoder
-from aejax.trainer import train_autoencoder
+from aejax.recipes import train_autoencoder
 
 NAME = "q3_evaluation"
 QUESTION = "Is perfect reconstruction a good thing? How should an autoencoder be evaluated?"

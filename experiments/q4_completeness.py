@@ -15,7 +15,7 @@ import numpy as np
 from aejax import data, plots, report
 from aejax.evaluation import image_metrics, mean_std, measure_autoencoder, probes
 from aejax.models.autoencoder import mlp_autoencoder
-from aejax.trainer import train_autoencoder
+from aejax.recipes import train_autoencoder
 
 NAME = "q4_completeness"
 QUESTION = ("What are undercomplete and overcomplete autoencoders? What is the main risk of an excessively "

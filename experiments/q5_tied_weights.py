@@ -20,7 +20,7 @@ from aejax import data, losses, plots, report
 from aejax.evaluation import image_metrics, mean_std, probes
 from aejax.models.stacked import StackedAutoencoder, TiedDense, stack_params
 from aejax.train import create_train_state, make_train_step
-from aejax.trainer import train, train_autoencoder
+from aejax.recipes import train, train_autoencoder
 
 NAME = "q5_tied_weights"
 QUESTION = "How do you tie weights in a stacked autoencoder? What is the point of doing so?"

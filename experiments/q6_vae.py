@@ -19,7 +19,7 @@ from aejax.config import ConfigError
 from aejax import data, losses, plots, report
 from aejax.evaluation import likelihood
 from aejax.models.vae import VAE
-from aejax.trainer import init, train
+from aejax.recipes import init, train
 
 NAME = "q6_vae"
 QUESTION = "What is a generative model? Can you name a type of generative autoencoder?"

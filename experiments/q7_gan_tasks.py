@@ -10,7 +10,7 @@ out-of-distribution scorer.
 import jax
 import numpy as np
 
-from aejax import data, plots, report, trainer
+from aejax import data, plots, recipes, report
 from aejax.config import ConfigError
 from aejax.evaluation import classifier, fd, image_metrics, inpainting, mean_std
 from aejax.models import gan
@@ -67,7 +67,7 @@ def dcgan(cfg, name, seed=0):
   """Train the DCGAN on `name` and measure it against the floor fd(train, test)."""
   ds, clf = data.load(name), classifier.pretrained(name, steps=cfg["classifier_steps"])
   g, d = gan.DCGANGenerator(base=cfg["gan_base"]), gan.DCGANDiscriminator(base=cfg["gan_base"])
-  state, history = trainer.train_gan(g, d, ds.train_images, latent=cfg["latent"], steps=cfg["gan_steps"],
+  state, history = recipes.train_gan(g, d, ds.train_images, latent=cfg["latent"], steps=cfg["gan_steps"],
                                      batch_size=cfg["gan_batch"], lr=cfg["gan_lr"], beta1=cfg["gan_beta1"],
                                      seed=seed, desc=f"dcgan {name}", log_every=max(1, cfg["gan_steps"] // 10))
   n = cfg["eval_samples"]
@@ -92,10 +92,10 @@ def augmentation(cfg, ds, clf, n_labels, seed):
 
   test_x, test_y = ds.test_images[:cfg["aug_test_images"]], ds.test_labels[:cfg["aug_test_images"]]
   model = CNN(num_classes=ds.num_classes)
-  init = trainer.init(model, seed, np.zeros((1, *x.shape[1:]), np.float32))
+  init = recipes.init(model, seed, np.zeros((1, *x.shape[1:]), np.float32))
 
   def test_error(images, labels):
-    params, _ = trainer.train_classifier(model.apply, init, images, labels, steps=cfg["aug_steps"],
+    params, _ = recipes.train_classifier(model.apply, init, images, labels, steps=cfg["aug_steps"],
                                          batch_size=cfg["aug_batch"], lr=cfg["aug_lr"], seed=seed,
                                          desc=f"few-label CNN {n_labels}", log_every=cfg["aug_steps"])
     clf_ = classifier.Classifier(model, params, 0.0, ds.name)
@@ -103,7 +103,7 @@ def augmentation(cfg, ds, clf, n_labels, seed):
 
   g = gan.DCGANGenerator(base=cfg["aug_gan_base"], num_classes=ds.num_classes)
   d = gan.DCGANDiscriminator(base=cfg["aug_gan_base"], num_classes=ds.num_classes)
-  state, _ = trainer.train_gan(g, d, x, labels=y, latent=cfg["latent"], steps=cfg["aug_gan_steps"],
+  state, _ = recipes.train_gan(g, d, x, labels=y, latent=cfg["latent"], steps=cfg["aug_gan_steps"],
                                batch_size=min(cfg["gan_batch"], n_labels), lr=cfg["gan_lr"],
                                beta1=cfg["gan_beta1"], seed=seed, desc=f"cGAN {n_labels} labels",
                                log_every=cfg["aug_gan_steps"])

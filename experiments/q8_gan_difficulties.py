@@ -16,7 +16,7 @@ import optax
 from scipy.stats import spearmanr
 
 from aejax.config import ConfigError
-from aejax import data, plots, report, trainer
+from aejax import data, plots, recipes, report
 from aejax.evaluation import classifier, fd, mean_std, modes
 from aejax.models import gan
 
@@ -80,7 +80,7 @@ def train_mixture_gan(kind, method, seed, cfg, g, d, pack, lr):
     return {"modes": m["modes"], "hq_pct": m["hq_pct"],
             "strict": int(sum(c >= 0.2 * fair_share for c in m["counts"]))}
 
-  state, history = trainer.train_gan(g, d, points, latent=cfg["mix_latent"], steps=cfg["mix_steps"],
+  state, history = recipes.train_gan(g, d, points, latent=cfg["mix_latent"], steps=cfg["mix_steps"],
                                      batch_size=cfg["mix_batch"], lr=lr, beta1=cfg["mix_beta1"], seed=seed,
                                      pack=pack, image_output=False, desc=f"q8 {kind} {method} s{seed}",
                                      log_every=cfg["mix_steps"] // 8, eval_fn=eval_fn)
@@ -129,7 +129,7 @@ def stacked_mnist(cfg, clf, ds, out):
     g = gan.DCGANGenerator(channels=3, base=cfg["stacked_base"])
     d = gan.DCGANDiscriminator(base=cfg["stacked_base"], batch_std=batch_std)
     for seed in range(cfg["stacked_seeds"]):
-      state, _ = trainer.train_gan(g, d, train_x, latent=cfg["stacked_latent"], steps=cfg["stacked_steps"],
+      state, _ = recipes.train_gan(g, d, train_x, latent=cfg["stacked_latent"], steps=cfg["stacked_steps"],
                                    batch_size=cfg["stacked_batch"], lr=cfg["stacked_lr"], seed=seed, pack=pack,
                                    desc=f"q8 stacked {method} s{seed}", log_every=cfg["stacked_steps"])
       x = gan.generate(g.apply, state.g.params, cfg["stacked_eval_samples"], cfg["stacked_latent"], 30_000 + seed)
@@ -156,7 +156,7 @@ def sweep(cfg, clf, ds, out):
   for lr in cfg["sweep_lr"]:
     for beta1 in cfg["sweep_beta1"]:
       name = f"lr={lr:g},beta1={beta1:g}"
-      state, history = trainer.train_gan(g, d, ds.train_images, latent=cfg["sweep_latent"], steps=cfg["sweep_steps"],
+      state, history = recipes.train_gan(g, d, ds.train_images, latent=cfg["sweep_latent"], steps=cfg["sweep_steps"],
                                          batch_size=cfg["sweep_batch"], lr=lr, beta1=beta1, seed=0,
                                          desc=f"q8 sweep {name}", log_every=every, eval_fn=eval_fn)
       curve = {k: [h[k] for h in history] for k in ("step", "d_loss", "g_loss", "d_real", "d_fake", "fd")}

@@ -28,7 +28,7 @@ WORKER = textwrap.dedent("""
 
 JOB = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
-    from aejax import losses, trainer
+    from aejax import losses, recipes
     from aejax.models import autoencoder
 
     def job(mode):
@@ -36,7 +36,7 @@ JOB = textwrap.dedent("""
       images = (rng.integers(0, 2, (4, 28, 28, 1)) * 255)[rng.integers(0, 4, 64)].astype(np.uint8)
       model = autoencoder.mlp_autoencoder(4, hidden=(16,))
       params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
-      state, _ = trainer.train(params, losses.reconstruction(model.apply), {"image": images}, steps=6,
+      state, _ = recipes.train(params, losses.reconstruction(model.apply), {"image": images}, steps=6,
                                batch_size=16, lr=1e-2, seed=0, mode=mode)
       return jax.tree.leaves(jax.device_get(state.params))
 """)

@@ -1,11 +1,12 @@
-"""trainer.train_autoencoder: learns, is reproducible, passes loss settings and eval_fn through."""
+"""recipes.train_autoencoder: learns, is reproducible, passes loss settings and eval_fn through."""
 
+from aejax import recipes
 import jax
 import numpy as np
 
 from aejax.evaluation import image_metrics
 from aejax.models.autoencoder import mlp_autoencoder
-from aejax.trainer import train_autoencoder
+from aejax.recipes import train_autoencoder
 
 
 def _images(n=256, seed=0):

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from aejax import data as data_lib
-from aejax import losses, trainer
+from aejax import losses, recipes
 from aejax.checkpoint import Checkpointer
 from aejax.evaluation import batched_apply
 from aejax.models.classifier import CNN
@@ -67,7 +67,7 @@ def train_classifier(images, labels, *, num_classes: int = 10, steps: int, seed:
   model = CNN(num_classes=num_classes)
   params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, *images.shape[1:]), jnp.float32))
   tx = optax.adam(optax.cosine_decay_schedule(lr, steps, alpha=0.05))
-  state, _ = trainer.train(params, losses.cross_entropy(model.apply), {"image": images, "label": labels},
+  state, _ = recipes.train(params, losses.cross_entropy(model.apply), {"image": images, "label": labels},
                            steps=steps, batch_size=min(batch_size, len(images)), lr=lr, seed=seed, tx=tx,
                            desc=progress_desc, log_every=max(1, steps))
   return model, state.params
