@@ -1,9 +1,9 @@
 """recipes.train_autoencoder: learns, is reproducible, passes loss settings and eval_fn through."""
 
-from aejax import recipes
 import jax
 import numpy as np
 
+from aejax import recipes
 from aejax.evaluation import image_metrics
 from aejax.models.autoencoder import mlp_autoencoder
 from aejax.recipes import train_autoencoder
