@@ -6,6 +6,7 @@ import pytest
 
 import run
 from aejax import config, experiment
+from experiments import load
 
 
 @pytest.fixture
@@ -70,3 +71,40 @@ def test_set_parses_to_the_default_type():
 def test_data_fetch_unknown_name(capsys):
   assert run.main(["data", "fetch", "imagenet42"]) == 2
   assert "unknown dataset 'imagenet42'" in capsys.readouterr().err
+
+
+def test_batch_that_does_not_split_over_the_devices_is_refused(capsys, tmp_path, nothing_runs):
+  """4 forced devices (conftest): batch 30 under mesh names the multiple to use, before anything runs."""
+  argv = ["q3", "--profile", "smoke", "--set", "parallel=mesh", "--set", "batch_size=30", "--out", str(tmp_path)]
+  assert run.main(argv) == 2
+  err = capsys.readouterr().err
+  assert "'batch_size' = 30 does not split over the 4 devices" in err and "--set batch_size=32" in err
+  assert not any(tmp_path.iterdir())
+
+
+def test_an_experiments_own_check_gives_the_one_line_error(capsys, tmp_path, nothing_runs):
+  assert run.main(["q8", "--profile", "smoke", "--set", "mix_steps=3", "--out", str(tmp_path)]) == 2
+  assert "mix_steps must be >= 8" in capsys.readouterr().err
+
+
+def test_common_keys_with_all_and_others_refused(capsys, tmp_path, nothing_runs):
+  assert run.main(["all", "--profile", "smoke", "--set", "steps=3", "--out", str(tmp_path)]) == 2
+  assert "run qN alone to set steps" in capsys.readouterr().err
+  assert run.main(["all", "--profile", "smoke", "--set", "parallel=fast", "--out", str(tmp_path)]) == 2
+  assert "'parallel' must be one of auto, jit, pmap, mesh" in capsys.readouterr().err
+
+
+def test_resume_refuses_a_changed_config(capsys, tmp_path, nothing_runs):
+  started = tmp_path / "q3_evaluation"
+  started.mkdir()
+  cfg = experiment.prepare(load("q3"), "smoke", [])
+  experiment.write_json(started / "config.json", cfg)
+  assert run.main(["q3", "--profile", "smoke", "--set", "seeds=2", "--resume", "--out", str(tmp_path)]) == 2
+  assert "started with a different config (seeds: 1 -> 2)" in capsys.readouterr().err
+
+
+def test_the_library_never_imports_the_experiments():
+  import subprocess, sys
+  code = ("import sys, aejax.experiment, aejax.report, aejax.recipes, aejax.trainer, aejax.evaluation.classifier; "
+          "print(any(m == 'experiments' or m.startswith('experiments.') for m in sys.modules))")
+  assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
