@@ -9,6 +9,7 @@ next to the published numbers, and look at what the model generates: samples fro
 2-D latent manifold of a VAE with two latent dimensions, and interpolations between test digits.
 """
 
+import functools
 import time
 
 import jax
@@ -66,13 +67,18 @@ def train_vae(model, images, steps, cfg, desc):
   return state.params, history, time.perf_counter() - t0
 
 
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _apply(model, params, x, method):
+  return model.apply(params, x, method=method)
+
+
 def decode_means(model, params, z):
   """Bernoulli means sigmoid(logits) for codes z [n, L] (what we show as 'the image')."""
-  return np.asarray(jax.nn.sigmoid(model.apply(params, jnp.asarray(z, jnp.float32), method=model.decode)))
+  return np.asarray(jax.nn.sigmoid(_apply(model, params, jnp.asarray(z, jnp.float32), "decode")))
 
 
 def encode_means(model, params, x):
-  return np.asarray(model.apply(params, jnp.asarray(x), method=model.encode)[0])
+  return np.asarray(_apply(model, params, jnp.asarray(x), "encode")[0])
 
 
 def measure(model, params, test_bin, nll_subset, cfg) -> dict:
