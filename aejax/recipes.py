@@ -84,13 +84,15 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
   `lambda p: "head" in p` for a probe on a frozen encoder. With `unlabeled` images the loss is
   losses.consistency_cross_entropy(**consistency) and the labelled set is tiled to the unlabeled
   set's length, so one shuffled batch holds both; otherwise losses.cross_entropy, with batch_size
-  capped at the labelled set size. lr, the mask and the consistency weights are traced (only
+  capped at the labelled set size (rounded down to a multiple of the devices it splits over). lr, the mask and the consistency weights are traced (only
   `max_shift` is structural), so scratch, probe and fine-tune runs share one compiled step.
   Returns (params, history).
   """
   if unlabeled is None:
     arrays = {"image": images, "label": labels}
-    batch_size = min(batch_size, len(images))
+    mode = current().mode if mode is None else parallel.resolve_mode(mode)
+    split = jax.device_count() if mode != "jit" else 1  # a capped batch must still split over the devices
+    batch_size = min(batch_size, len(images) // split * split)
     loss, hparams = losses.cross_entropy(apply_fn), {}
   else:
     hparams = dict(consistency or {})
