@@ -7,6 +7,8 @@
 import dataclasses
 import functools
 import pathlib
+import shutil
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +67,7 @@ def train_classifier(images, labels, *, num_classes: int = 10, steps: int, seed:
                      batch_size: int = 128, lr: float = 1e-3, progress_desc: str = "classifier"):
   """Train the CNN with cross-entropy (Adam, cosine decay) on uint8 `images`; returns (model, params)."""
   model = CNN(num_classes=num_classes)
-  params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, *images.shape[1:]), jnp.float32))
+  params = recipes.init(model, seed, jnp.zeros((1, *images.shape[1:]), jnp.float32))
   tx = optax.adam(optax.cosine_decay_schedule(lr, steps, alpha=0.05))
   state, _ = recipes.train(params, losses.cross_entropy(model.apply), {"image": images, "label": labels},
                            steps=steps, batch_size=min(batch_size, len(images)), lr=lr, seed=seed, tx=tx,
@@ -87,7 +89,14 @@ def pretrained(dataset: str, *, steps: int = DEFAULT_STEPS, seed: int = 0, batch
   template = {"params": shapes, "test_acc": jax.ShapeDtypeStruct((), np.float32)}
   ckpt = Checkpointer(path, keep=1)
   try:
-    saved = None if retrain else ckpt.restore(template)
+    try:
+      saved = None if retrain else ckpt.restore(template)
+    except Exception as e:  # a cache that does not load is rebuilt from its source: the training set
+      print(f"aejax: cached classifier {path} did not load ({type(e).__name__}); training it again",
+            file=sys.stderr, flush=True)
+      ckpt.close()
+      shutil.rmtree(path, ignore_errors=True)
+      ckpt, saved = Checkpointer(path, keep=1), None
     if saved is not None:
       return Classifier(model, saved["params"], float(saved["test_acc"]), dataset, path)
     model, params = train_classifier(ds.train_images, ds.train_labels, num_classes=ds.num_classes,

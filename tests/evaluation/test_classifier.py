@@ -49,3 +49,15 @@ def test_pretrained_trains_then_loads_from_cache(tiny, monkeypatch):
   np.testing.assert_allclose(again.logits(ds.test_images), logits, atol=1e-5)
   with pytest.raises(AssertionError, match="retrained"):  # another key is another classifier
     classifier.pretrained("mnist", steps=31, seed=0)
+
+
+def test_a_cached_classifier_that_does_not_load_is_trained_again(tiny, capsys):
+  ds, cache = tiny
+  clf = classifier.pretrained("mnist", steps=30, seed=0, batch_size=32)
+  for f in clf.path.rglob("*"):  # cut every file of the checkpoint short, as a full disk would
+    if f.is_file() and f.stat().st_size > 8:
+      f.write_bytes(f.read_bytes()[:8])
+  again = classifier.pretrained("mnist", steps=30, seed=0, batch_size=32)
+  assert "did not load" in capsys.readouterr().err
+  assert again.test_acc == pytest.approx(clf.test_acc)
+  assert classifier.pretrained("mnist", steps=30, seed=0).test_acc == pytest.approx(clf.test_acc)  # rebuilt cache loads
