@@ -33,10 +33,11 @@ def fit(steps, workdir=None, mode=None, log_every=2, **kw):
   return trainer.fit(state, step, data, steps, workdir=workdir, log_every=log_every, progress=False, **kw)
 
 
-def test_resume_equals_uninterrupted(tmp_path):
-  straight, h_straight = fit(10)
-  fit(4, workdir=tmp_path, checkpoint_every=2)  # "interrupted" after 4 steps (crosses an epoch: 6 steps each)
-  resumed, h_resumed = fit(10, workdir=tmp_path, checkpoint_every=2)
+@pytest.mark.parametrize("mode,fuse", [(None, None), ("jit", 16)])  # 4-device mesh; one device, 16 steps a dispatch
+def test_resume_equals_uninterrupted(tmp_path, mode, fuse):
+  straight, h_straight = fit(10, mode=mode, steps_per_dispatch=fuse)
+  fit(4, workdir=tmp_path, checkpoint_every=2, mode=mode, steps_per_dispatch=fuse)  # "interrupted" after 4 steps
+  resumed, h_resumed = fit(10, workdir=tmp_path, checkpoint_every=2, mode=mode, steps_per_dispatch=fuse)
   assert int(resumed.step) == 10
   for a, b in zip(jax.tree.leaves(straight), jax.tree.leaves(resumed)):
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
@@ -93,11 +94,11 @@ def test_batch_not_divisible_by_devices_is_named():
 
 
 def test_fused_dispatches_equal_single_steps(tmp_path):
-  """On one device `fit` runs up to STEPS_PER_DISPATCH steps per lax.scan call (chunks cut at log
-  points): the same params as one compiled step per call."""
+  """On one device `fit` can run up to 16 steps per lax.scan call (chunks cut at log points): the
+  same params as one compiled step per call."""
   from aejax import parallel
   from tests.tolerance import assert_trained_close
-  fused, history = fit(20, mode="jit", log_every=7)  # chunks of 7, 7, 6: masked scan steps included
+  fused, history = fit(20, mode="jit", log_every=7, steps_per_dispatch=16)  # chunks of 7, 7, 6: masked scan steps included
   assert [h["step"] for h in history] == [7, 14, 20]
   state, step = fresh()
   data = trainer.DeviceData({"image": IMAGES}, 16, seed=3, mode="jit")
