@@ -31,20 +31,23 @@ def init(module, seed_or_key, *inputs):
 
 
 def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, seed: int, tx=None,
-          b1: float = 0.9, hparams: dict | None = None, trainable: Callable[[tuple], bool] | None = None,
+          b1: float = 0.9, decay_steps: int = 0, alpha: float = 1.0, hparams: dict | None = None,
+          trainable: Callable[[tuple], bool] | None = None,
           mode: str | None = None, workdir=None, log_every: int = 200, desc: str = "train",
           checkpoint_every: int | None = None, eval_fn: Callable | None = None):
   """The common recipe: Adam(lr, b1) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
 
-  lr, b1 and `hparams` (the loss's keyword settings) are traced values: runs that differ only in
-  them share one compiled step. trainable(path): update only the matching params.
+  lr, b1, the cosine decay (decay_steps > 0: to alpha * lr, as optax.cosine_decay_schedule) and
+  `hparams` (the loss's keyword settings) are traced values: runs that differ only in them share
+  one compiled step. trainable(path): update only the matching params.
   Returns (state, history). For anything non-standard, build the state and step yourself and
   call `fit`.
   """
   mode = current().mode if mode is None else parallel.resolve_mode(mode)
   data = DeviceData(arrays, batch_size, seed, mode)  # checks the batch before anything compiles
   params = jax.tree.map(jnp.array, params)  # a copy: the compiled step donates its state's buffers
-  state = (create_adam_state(params, seed, lr, b1, hparams=hparams, trainable=trainable) if tx is None
+  state = (create_adam_state(params, seed, lr, b1, hparams=hparams, trainable=trainable, decay_steps=decay_steps,
+                             alpha=alpha) if tx is None
            else create_train_state(params, tx, seed, hparams, trainable))
   step = make_train_step(loss_fn, parallel.axis_name(mode))
   return fit(state, step, data, steps, mode=mode, workdir=workdir, log_every=log_every,
@@ -106,15 +109,17 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
 
 
 def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr,
-              seed: int, beta1: float = 0.5, labels=None, d_steps: int = 1, pack: int = 1,
+              seed: int, beta1: float = 0.5, decay_steps: int = 0, alpha: float = 1.0, labels=None,
+              d_steps: int = 1, pack: int = 1,
               image_output: bool = True, loss_fns: tuple | None = None, mode: str | None = None,
               desc: str = "gan", log_every: int = 200, eval_fn: Callable | None = None):
   """Initialise a generator and discriminator from `seed` and train them as a GAN on `images`.
 
   images: uint8 NHWC images (or float points [N, D] with image_output=False). With `labels` the
   pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`) unless `loss_fns` =
-  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both, traced (lr may also be an optax
-  schedule, compiled per schedule object); the step is train.make_gan_step, one compile per
+  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both, cosine-decayed over decay_steps to
+  alpha * lr when decay_steps > 0, all traced (lr may also be an optax schedule, compiled per
+  schedule object); the step is train.make_gan_step, one compile per
   architecture and batch shape. Returns (GANState, history) with d_loss, g_loss, d_real, d_fake
   per log point.
   """
@@ -135,6 +140,6 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
     discriminator = discriminator.clone(axis_name=parallel.AXIS)  # batch statistics over all devices
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent, conditional=conditional,
                                              pack=pack, image_output=image_output)
-  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1)
+  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha)
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
   return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)

@@ -69,25 +69,38 @@ def trainable_mask(params, trainable: Callable[[tuple], bool]):
   return traverse_util.unflatten_dict({k: jnp.float32(bool(trainable(k))) for k in flat})
 
 
-# One Adam for every run: its learning rate and betas are state, so changing them reuses the compile.
-ADAM = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3, b1=0.9, b2=0.999)
+def _adam(learning_rate, b1, b2, decay_steps, alpha):
+  """Adam whose learning rate decays as optax.cosine_decay_schedule(learning_rate, decay_steps,
+  alpha) when decay_steps > 0, and stays learning_rate when it is 0; every argument may be traced."""
+  def schedule(count):
+    frac = jnp.where(decay_steps > 0, jnp.minimum(count, decay_steps) / jnp.maximum(decay_steps, 1), 0.0)
+    return learning_rate * ((1 - alpha) * 0.5 * (1 + jnp.cos(jnp.pi * frac)) + alpha)
+  return optax.chain(optax.scale_by_adam(b1, b2), optax.scale_by_learning_rate(schedule))
 
 
-def adam(params, lr, b1: float = 0.9, b2: float = 0.999):
-  """(tx, opt_state) for Adam with traced settings; `lr` may also be an optax schedule (then a tx of
-  its own, compiled per schedule object)."""
+# One Adam for every run: its learning rate, betas and cosine decay are state, so changing them
+# reuses the compile.
+ADAM = optax.inject_hyperparams(_adam)(learning_rate=1e-3, b1=0.9, b2=0.999, decay_steps=0.0, alpha=1.0)
+
+
+def adam(params, lr, b1: float = 0.9, b2: float = 0.999, decay_steps: int = 0, alpha: float = 1.0):
+  """(tx, opt_state) for Adam with traced settings: learning rate `lr`, decayed over `decay_steps`
+  updates to alpha * lr by a cosine (as optax.cosine_decay_schedule; 0: constant). `lr` may also be
+  any optax schedule (then a tx of its own, compiled per schedule object)."""
   if callable(lr):
     tx = optax.adam(lr, b1=b1, b2=b2)
     return tx, tx.init(params)
   opt_state = ADAM.init(params)
-  opt_state.hyperparams.update(_hparams({"learning_rate": lr, "b1": b1, "b2": b2}))
+  opt_state.hyperparams.update(_hparams({"learning_rate": lr, "b1": b1, "b2": b2, "decay_steps": decay_steps,
+                                         "alpha": alpha if decay_steps else 1.0}))
   return ADAM, opt_state
 
 
 def create_adam_state(params, seed: int, lr, b1: float = 0.9, b2: float = 0.999, hparams: dict | None = None,
-                      trainable: Callable[[tuple], bool] | None = None) -> TrainState:
-  """create_train_state with `adam`: the common recipe, one compile whatever lr, betas and hparams."""
-  tx, opt_state = adam(params, lr, b1, b2)
+                      trainable: Callable[[tuple], bool] | None = None, decay_steps: int = 0,
+                      alpha: float = 1.0) -> TrainState:
+  """create_train_state with `adam`: the common recipe, one compile whatever lr, betas, decay and hparams."""
+  tx, opt_state = adam(params, lr, b1, b2, decay_steps, alpha)
   return create_train_state(params, tx, seed, hparams, trainable).replace(opt_state=opt_state)
 
 
@@ -179,10 +192,12 @@ def create_gan_state(g_params, d_params, g_tx, d_tx, seed: int) -> GANState:
                   d=create_train_state(d_params, d_tx, seed), rng=jax.random.PRNGKey(seed))
 
 
-def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2: float = 0.999) -> GANState:
-  """A GAN state with `adam` for both networks (traced lr and betas: one compile per architecture)."""
-  return GANState(step=jnp.zeros((), jnp.int32), g=create_adam_state(g_params, seed, lr, b1, b2),
-                  d=create_adam_state(d_params, seed, lr, b1, b2), rng=jax.random.PRNGKey(seed))
+def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2: float = 0.999,
+                          decay_steps: int = 0, alpha: float = 1.0) -> GANState:
+  """A GAN state with `adam` for both networks (traced lr, betas, decay: one compile per architecture)."""
+  kw = dict(decay_steps=decay_steps, alpha=alpha)
+  return GANState(step=jnp.zeros((), jnp.int32), g=create_adam_state(g_params, seed, lr, b1, b2, **kw),
+                  d=create_adam_state(d_params, seed, lr, b1, b2, **kw), rng=jax.random.PRNGKey(seed))
 
 
 def make_gan_step(d_loss_fn: Callable, g_loss_fn: Callable, axis_name: str | None = None,

@@ -86,3 +86,25 @@ def test_gan_step_updates_both_players_in_one_jit():
   assert set(metrics) >= {"d_loss", "g_loss"} and int(new.step) == 1
   for old, upd in ((state.g, new.g), (state.d, new.d)):
     assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(old.params), jax.tree.leaves(upd.params)))
+
+
+def test_adam_cosine_decay_is_traced_and_matches_optax():
+  """train.adam's cosine decay equals optax.cosine_decay_schedule, and other settings reuse the compile."""
+  from aejax.experiment import compile_counter
+  from aejax.train import create_adam_state
+  model, params, loss_fn = ae_setup()
+  step = jax.jit(make_train_step(loss_fn))
+  batch = {"image": IMAGES[:16]}
+
+  def run(state, n=12):
+    for _ in range(n):
+      state, _ = step(state, batch)
+    return state
+
+  ours = run(create_adam_state(params, 0, 1e-2, decay_steps=10, alpha=0.1))
+  reference = run(create_train_state(params, optax.adam(optax.cosine_decay_schedule(1e-2, 10, 0.1)), seed=0))
+  assert_trained_close(ours.params, reference.params, lr=1e-2, steps=12)
+  before = compile_counter()[0]
+  run(create_adam_state(params, 1, 3e-3, b1=0.5, decay_steps=20, alpha=0.01), n=2)
+  run(create_adam_state(params, 2, 1e-3), n=2)  # constant learning rate: the same executable
+  assert compile_counter()[0] == before

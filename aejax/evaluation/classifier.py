@@ -13,7 +13,6 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from aejax import data as data_lib
 from aejax import losses, recipes
@@ -68,9 +67,9 @@ def train_classifier(images, labels, *, num_classes: int = 10, steps: int, seed:
   """Train the CNN with cross-entropy (Adam, cosine decay) on uint8 `images`; returns (model, params)."""
   model = CNN(num_classes=num_classes)
   params = recipes.init(model, seed, jnp.zeros((1, *images.shape[1:]), jnp.float32))
-  tx = optax.adam(optax.cosine_decay_schedule(lr, steps, alpha=0.05))
   state, _ = recipes.train(params, losses.cross_entropy(model.apply), {"image": images, "label": labels},
-                           steps=steps, batch_size=min(batch_size, len(images)), lr=lr, seed=seed, tx=tx,
+                           steps=steps, batch_size=min(batch_size, len(images)), lr=lr, seed=seed,
+                           decay_steps=steps, alpha=0.05,
                            desc=progress_desc, log_every=max(1, steps))
   return model, state.params
 
