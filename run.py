@@ -83,7 +83,8 @@ def main(argv=None) -> int:
       print(f"== {module.NAME}: complete in {path}, skipped (--resume)", flush=True)
       continue
     print(f"== {module.NAME} ({a.profile}) -> {path}", flush=True)
-    (path / "FAILED.txt").unlink(missing_ok=True)
+    if primary:
+      (path / "FAILED.txt").unlink(missing_ok=True)
     try:
       metrics = experiment.execute(module, cfg, path, a.profile)
       print(f"   done in {metrics['_meta']['wall_s']} s ({metrics['_meta']['parallel']}, "

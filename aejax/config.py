@@ -97,10 +97,7 @@ def check_parallel(cfg: dict) -> None:
     mode = parallel.resolve_mode(cfg["parallel"])
   except ValueError as e:
     raise ConfigError(str(e)) from None
-  if mode == "jit":
-    return
-  import jax
-  n = jax.device_count()
+  n = parallel.batch_split(mode)
   for key, value in cfg.items():
     if "batch" in key and isinstance(value, int) and value % n:
       lower, upper = value // n * n, -(-value // n) * n

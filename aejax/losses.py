@@ -7,7 +7,7 @@ defaults that keyword arguments at call time override, so the steps pass them as
 (`TrainState.hparams`) and one compiled step serves every setting. A setting that is a Python 0
 switches its term off at trace time; a traced one always computes it.
 
-Random draws are per example (`aejax.train.example_keys`), so every parallel mode draws the same
+Random draws are per example (`example_keys`), so every parallel mode draws the same
 numbers for the same example.
 """
 
@@ -79,13 +79,24 @@ def _on(value) -> bool:
   return not (isinstance(value, (int, float)) and value == 0)
 
 
+def _positions(index, n: int):
+  """`index`, or 0..n-1 when there is none (one batch on one device)."""
+  return jnp.arange(n, dtype=jnp.int32) if index is None else index
+
+
 def _index(batch, x):
-  return batch["index"] if "index" in batch else jnp.arange(x.shape[0], dtype=jnp.int32)
+  return _positions(batch.get("index"), x.shape[0])
+
+
+def example_keys(rng, index):
+  """One key per example: fold_in(rng, index[i]), index = each example's position in the global
+  batch, so one device, pmap over eight or a mesh over a pod draw the same numbers for it."""
+  return jax.vmap(lambda i: jax.random.fold_in(rng, i))(index)
 
 
 def per_example(rng, index, draw: Callable):
-  """Stack `draw(key)` over examples, example i using fold_in(rng, index[i]) (sharding-invariant)."""
-  return jax.vmap(lambda i: draw(jax.random.fold_in(rng, i)))(index)
+  """Stack `draw(key)` over examples, example i using its key from `example_keys`."""
+  return jax.vmap(draw)(example_keys(rng, index))
 
 
 def corrupt(x, rng, noise_std=0.0, dropout=0.0, index=None):
@@ -94,7 +105,7 @@ def corrupt(x, rng, noise_std=0.0, dropout=0.0, index=None):
   index: each row's position in the global batch (default 0..B-1); the draws for a row depend only
   on (rng, index), not on which device holds it.
   """
-  index = jnp.arange(x.shape[0], dtype=jnp.int32) if index is None else index
+  index = _positions(index, x.shape[0])
   k_noise, k_drop = jax.random.split(rng)
   if _on(noise_std):
     x = x + noise_std * per_example(k_noise, index, lambda k: jax.random.normal(k, x.shape[1:], x.dtype))
@@ -155,8 +166,8 @@ def reconstruction(apply_fn: Callable, kind: str = "mse", noise_std: float = 0.0
 
 def binarize(x, rng, index=None):
   """Dynamic binarisation: each pixel ~ Bernoulli(intensity), resampled every time (per example)."""
-  index = jnp.arange(x.shape[0], dtype=jnp.int32) if index is None else index
-  return jax.vmap(lambda i, xi: jax.random.bernoulli(jax.random.fold_in(rng, i), xi))(index, x).astype(jnp.float32)
+  keys = example_keys(rng, _positions(index, x.shape[0]))
+  return jax.vmap(jax.random.bernoulli)(keys, x).astype(jnp.float32)
 
 
 def log_likelihood(decoder_out, x, likelihood: str, obs_logvar=None):
@@ -188,7 +199,7 @@ def elbo(apply_fn: Callable, likelihood: str = "bernoulli", dynamic_binarization
     index = _index(batch, x)
     if dynamic_binarization:
       x = binarize(x, k_bin, index)
-    out, mean, logvar = apply_fn(params, x, jax.vmap(lambda i: jax.random.fold_in(k_z, i))(index))
+    out, mean, logvar = apply_fn(params, x, example_keys(k_z, index))
     obs_logvar = params["params"].get("obs_logvar") if likelihood == "gaussian" else None
     rec = log_likelihood(out, x, likelihood, obs_logvar).mean()
     kl = gaussian_kl(mean, logvar).mean()
@@ -269,7 +280,7 @@ def random_shift(x, rng, max_shift: int, index=None):
   if max_shift <= 0:
     return x
   b, h, w, c = x.shape
-  index = jnp.arange(b, dtype=jnp.int32) if index is None else index
+  index = _positions(index, b)
   padded = jnp.pad(x, ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0)))
   offsets = per_example(rng, index, lambda k: jax.random.randint(k, (2,), 0, 2 * max_shift + 1))
   crop = lambda img, o: jax.lax.dynamic_slice(img, (o[0], o[1], 0), (h, w, c))

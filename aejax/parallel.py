@@ -42,7 +42,7 @@ def maybe_initialize_distributed() -> bool:
   return jax.process_count() > 1
 
 
-def enable_compilation_cache(directory=None) -> str | None:
+def enable_compilation_cache() -> str | None:
   """Keep compiled executables on disk, so a rerun (or the next experiment with the same model)
   loads them instead of compiling: `run.py` calls this. The directory is per CPU feature set,
   as an executable built for one CPU's instructions must not load on another. AEJAX_XLA_CACHE=0
@@ -56,7 +56,7 @@ def enable_compilation_cache(directory=None) -> str | None:
     flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags"))
   except (OSError, StopIteration):
     flags = ""
-  base = pathlib.Path(directory or setting or pathlib.Path(os.environ.get("AEJAX_CACHE", "~/.cache/aejax")) / "xla")
+  base = pathlib.Path(setting or pathlib.Path(os.environ.get("AEJAX_CACHE", "~/.cache/aejax")) / "xla")
   path = base.expanduser() / f"cpu-{hashlib.sha256(flags.encode()).hexdigest()[:12]}"
   jax.config.update("jax_compilation_cache_dir", str(path))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
@@ -185,10 +185,15 @@ def host_slice(global_batch_size: int) -> slice:
   return slice(jax.process_index() * per_host, (jax.process_index() + 1) * per_host)
 
 
+def batch_split(mode: str) -> int:
+  """How many devices a global batch is split over in this (resolved) mode."""
+  return 1 if mode == "jit" else jax.device_count()
+
+
 def check_batch_size(global_batch_size: int, mode: str):
   """Fail early, naming the fix, if the batch does not split evenly over devices."""
-  n = jax.device_count()
-  if mode != "jit" and global_batch_size % n:
+  n = batch_split(mode)
+  if global_batch_size % n:
     raise ValueError(f"batch_size={global_batch_size} must be divisible by the {n} devices in "
                      f"parallel mode {mode!r}; set batch_size to a multiple of {n}")
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from aejax import losses, parallel
 from aejax.train import create_adam_gan_state, create_adam_state, create_train_state, make_gan_step, make_train_step
-from aejax.trainer import DeviceData, current, fit
+from aejax.trainer import DeviceData, fit, resolve_mode
 
 
 # Model initialisation jitted with the module as a static argument: one compile per architecture
@@ -43,7 +43,7 @@ def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, see
   Returns (state, history). For anything non-standard, build the state and step yourself and
   call `fit`.
   """
-  mode = current().mode if mode is None else parallel.resolve_mode(mode)
+  mode = resolve_mode(mode)
   data = DeviceData(arrays, batch_size, seed, mode)  # checks the batch before anything compiles
   params = jax.tree.map(jnp.array, params)  # a copy: the compiled step donates its state's buffers
   state = (create_adam_state(params, seed, lr, b1, hparams=hparams, trainable=trainable, decay_steps=decay_steps,
@@ -87,13 +87,14 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
   `lambda p: "head" in p` for a probe on a frozen encoder. With `unlabeled` images the loss is
   losses.consistency_cross_entropy(**consistency) and the labelled set is tiled to the unlabeled
   set's length, so one shuffled batch holds both; otherwise losses.cross_entropy, with batch_size
-  capped at the labelled set size (rounded down to a multiple of the devices it splits over). lr, the mask and the consistency weights are traced (only
-  `max_shift` is structural), so scratch, probe and fine-tune runs share one compiled step.
+  capped at the labelled set size (rounded down to a multiple of the devices it splits over). lr,
+  the mask and the consistency weights are traced (only `max_shift` is structural), so scratch,
+  probe and fine-tune runs share one compiled step.
   Returns (params, history).
   """
   if unlabeled is None:
     arrays = {"image": images, "label": labels}
-    mode = current().mode if mode is None else parallel.resolve_mode(mode)
+    mode = resolve_mode(mode)
     split = jax.device_count() if mode != "jit" else 1  # a capped batch must still split over the devices
     batch_size = min(batch_size, len(images) // split * split)
     loss, hparams = losses.cross_entropy(apply_fn), {}
@@ -123,11 +124,11 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
   architecture and batch shape. Returns (GANState, history) with d_loss, g_loss, d_real, d_fake
   per log point.
   """
-  mode = current().mode if mode is None else parallel.resolve_mode(mode)
+  mode = resolve_mode(mode)
   conditional = labels is not None
   arrays = {"image": images} if not conditional else {"image": images, "label": labels}
   data = DeviceData(arrays, batch_size, seed, mode)
-  if batch_size % (pack * (jax.device_count() if mode != "jit" else 1)):
+  if batch_size % (pack * parallel.batch_split(mode)):
     raise ValueError(f"{desc}: batch_size={batch_size} must be a multiple of pack={pack} on each device")
   k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
   y0 = jnp.zeros((1,), jnp.int32) if conditional else None

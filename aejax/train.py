@@ -9,7 +9,7 @@ state (`adam`, built on `optax.inject_hyperparams`), loss weights in `state.hpar
 loss as keyword arguments), and a frozen-parameter mask in `state.trainable`. So runs that differ
 only in those settings reuse one compiled step.
 
-Randomness is drawn per example (`example_keys`): example i of a global batch gets
+Randomness is drawn per example (aejax.losses.example_keys): example i of a global batch gets
 `fold_in(step_key, batch["index"][i])`, so one device, pmap over eight or a mesh over a pod draw
 the same numbers for the same example.
 """
@@ -102,11 +102,6 @@ def create_adam_state(params, seed: int, lr, b1: float = 0.9, b2: float = 0.999,
   """create_train_state with `adam`: the common recipe, one compile whatever lr, betas, decay and hparams."""
   tx, opt_state = adam(params, lr, b1, b2, decay_steps, alpha)
   return create_train_state(params, tx, seed, hparams, trainable).replace(opt_state=opt_state)
-
-
-def example_keys(rng, index):
-  """One key per example: fold_in(rng, index[i]), index = each example's position in the global batch."""
-  return jax.vmap(lambda i: jax.random.fold_in(rng, i))(index)
 
 
 def with_index(batch: dict, axis_name: str | None):

@@ -20,7 +20,6 @@ import time
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -51,7 +50,7 @@ class DeviceData:
   """
 
   def __init__(self, arrays: dict, batch_size: int, seed: int, mode: str | None = None):
-    mode = current().mode if mode is None else parallel.resolve_mode(mode)
+    mode = resolve_mode(mode)
     sizes = {k: len(v) for k, v in arrays.items()}
     n = next(iter(sizes.values()))
     if len(set(sizes.values())) != 1:
@@ -59,11 +58,10 @@ class DeviceData:
     if batch_size > n:
       raise ValueError(f"batch_size={batch_size} exceeds the {n} training examples; lower batch_size")
     parallel.check_batch_size(batch_size, mode)
-    parallel.host_slice(batch_size)
+    self._rows = parallel.host_slice(batch_size)  # checks that it splits over the processes
     self.arrays = jax.device_put({k: np.asarray(v) for k, v in arrays.items()})
     self.batch_size, self.seed, self.mode, self.n = batch_size, seed, mode, n
     self.steps_per_epoch = n // batch_size  # drop the remainder: fixed shapes, one compile
-    self._rows = parallel.host_slice(batch_size)
     self._perm_epoch, self._perm = None, None
 
   def indices(self, step: int) -> np.ndarray:
@@ -121,6 +119,11 @@ def session(mode: str = "auto", root=None, checkpoint_every: int = 0):
 def current() -> Session:
   """The innermost session, or a plain one (auto mode, no checkpoints) outside any."""
   return _SESSION.get() or Session()
+
+
+def resolve_mode(mode: str | None) -> str:
+  """`mode` checked and resolved ("auto"), or the session's when None."""
+  return current().mode if mode is None else parallel.resolve_mode(mode)
 
 
 def _sigterm_flag():

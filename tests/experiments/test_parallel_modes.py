@@ -1,6 +1,6 @@
 """Every experiment's smoke run gives the same numbers with parallel=jit, pmap and mesh (4 CPU devices).
 
-Randomness is drawn per example (aejax.train.example_keys), so the three modes train on the same
+Randomness is drawn per example (aejax.losses.example_keys), so the three modes train on the same
 batches with the same noise; they differ only in the order float32 sums are taken (per-device
 partial sums, then an all-reduce). After a smoke run's few dozen Adam steps that moves a metric by
 a few float32 ulps times the steps' amplification (see tests/tolerance.py): a relative 1e-3 with an
