@@ -19,6 +19,8 @@ from aejax.recipes import train_autoencoder
 
 NAME = "q3_evaluation"
 QUESTION = "Is perfect reconstruction a good thing? How should an autoencoder be evaluated?"
+SUPPORT_MIN_FRACTION = 0.01  # a position is in the ink support when this fraction of training images light it
+NEAR_BINARY_MARGIN = 0.1  # a pixel within this of 0 or 1 counts as near-binary (where a sigmoid output clips noise)
 
 
 def _decode(model, p, z):
@@ -48,6 +50,12 @@ def autoencoders(cfg):
       "overcomplete_denoising": (over(), {"noise_std": cfg["train_noise"]}),
       "overcomplete_sparse": (over(), {"l1_codes": cfg["l1_weight"]}),
   }
+
+
+def layer_sizes(model, input_dim: int) -> list[int]:
+  """[input, hidden..., latent, hidden..., input] of an mlp_autoencoder."""
+  enc, dec = model.encoder, model.decoder
+  return [input_dim, *enc.hidden, enc.latent, *dec.hidden, input_dim]
 
 
 def code_space_tests(model, params, test_images, support, seed):
@@ -88,10 +96,11 @@ def run(cfg: dict, out) -> dict:
   eval_kw = dict(probe_train=cfg["probe_train"], probe_steps=cfg["probe_steps"], knn_ref=cfg["knn_ref"],
                  knn_query=cfg["knn_query"], sigma=cfg["eval_sigma"], num_classes=ds.num_classes)
 
-  support = image_metrics.ink_support(train_x)  # where digits ever have ink
+  support = image_metrics.ink_support(train_x, SUPPORT_MIN_FRACTION)  # where the images ever have ink
   per_seed, examples = {}, {}
   noisy_examples = image_metrics.add_noise(test_x[:8], cfg["eval_sigma"], seed=7)
-  for name, (model, loss_kw) in autoencoders(cfg).items():
+  ae = autoencoders(cfg)
+  for name, (model, loss_kw) in ae.items():
     rows = []
     for seed in range(cfg["seeds"]):
       # seed 0 of the plain model is watched while it trains: does denoising get worse as copying improves?
@@ -130,58 +139,104 @@ def run(cfg: dict, out) -> dict:
                "noisy input PSNR (dB)": (steps, [pixels["noisy_psnr"]] * len(steps))},
               out / "plain_training.png", xlabel="training step", ylabel="PSNR (dB)",
               title="overcomplete_plain while it trains (seed 0)")
-  write_answer(cfg, models, pixels, trajectory, out)
-  return {"models": models, "pixels": pixels, "plain_trajectory": trajectory, "per_seed": per_seed}
+  x, input_dim = test_x.astype(np.float32) / 255.0, int(np.prod(train_x.shape[1:]))
+  near_binary = float(np.mean((x <= NEAR_BINARY_MARGIN) | (x >= 1 - NEAR_BINARY_MARGIN)))
+  return {"models": models, "pixels": pixels, "plain_trajectory": trajectory, "per_seed": per_seed,
+          "findings": findings(models, pixels, trajectory),
+          "data": {**data.describe(cfg["dataset"]), "near_binary_fraction": near_binary},
+          "protocol": {"input_dim": input_dim, "layers": {n: layer_sizes(m, input_dim) for n, (m, _) in ae.items()},
+                       "support_min_fraction": SUPPORT_MIN_FRACTION, "near_binary_margin": NEAR_BINARY_MARGIN}}
 
 
-def write_answer(cfg, models, pixels, trajectory, out):
-  def pm(name, key, scale=1.0, digits=3):
-    m = models[name]
-    return f"{scale * m[key]:.{digits}g} ± {scale * m[key + '_std']:.2g}"
+def findings(models: dict, pixels: dict, trajectory: dict) -> dict:
+  """What the answer states, computed from the measurements: the best model by each measure, the plain
+  model against raw pixels, error ratios, and where denoising peaked while the plain model trained."""
+  names = list(models)
+  plain = models["overcomplete_plain"]
+  dn = trajectory["denoise_psnr"]
+  peak = int(np.argmax(dn))
+  probe_gain = plain["probe_acc"] - pixels["probe_acc"]
+  knn_gain = plain["knn_acc"] - pixels["knn_acc"]
+  return {
+      "lowest_test": min(names, key=lambda n: models[n]["recon_mse_test"]),
+      "best_probe": max(names, key=lambda n: models[n]["probe_acc"]),
+      "best_knn": max(names, key=lambda n: models[n]["knn_acc"]),
+      "best_denoise": max(names, key=lambda n: models[n]["denoise_psnr"]),
+      "plain_recon_psnr_test": float(10 * np.log10(1 / plain["recon_mse_test"])),
+      "plain_probe_minus_pixels": probe_gain, "plain_knn_minus_pixels": knn_gain,
+      "plain_label_gain": max(probe_gain, knn_gain),
+      "shuffled_over_test": {n: m["recon_mse_shuffled"] / m["recon_mse_test"] for n, m in models.items()},
+      "plain_beats_noisy_input": plain["denoise_psnr"] > pixels["noisy_psnr"],
+      "denoise_peak_step": trajectory["step"][peak], "denoise_peak_psnr": dn[peak],
+      "denoise_final_psnr": dn[-1], "denoise_change_after_peak": dn[-1] - dn[peak],
+      "denoise_falls_after_peak": dn[-1] < dn[peak],
+  }
 
-  def vs(a, b, points=0.5):
-    """'below' / 'about equal to' / 'above' for two accuracies (fractions), within `points` %."""
-    d = 100 * (a - b)
-    return "about equal to" if abs(d) <= points else ("below" if d < 0 else "above")
 
+def relation(diff: float, points: float = 0.5) -> str:
+  """'below' / 'about equal to' / 'above' for a difference of two accuracies (fractions), within `points` %."""
+  d = 100 * diff
+  return "about equal to" if abs(d) <= points else ("below" if d < 0 else "above")
+
+
+def answer(metrics: dict) -> str:
+  cfg = metrics["_meta"]["config"]
+  models, pixels, trajectory = metrics["models"], metrics["pixels"], metrics["plain_trajectory"]
+  f, d, proto = metrics["findings"], metrics["data"], metrics["protocol"]
+  item, sigma = d["item"], cfg["eval_sigma"]
+  names = list(models)
+  plain, under, den = models["overcomplete_plain"], models["undercomplete"], models["overcomplete_denoising"]
+  ratio = f["shuffled_over_test"]
   keys = [("recon_mse_train", 1, 3), ("recon_mse_test", 1, 3), ("probe_acc", 100, 4), ("knn_acc", 100, 4),
           ("denoise_psnr", 1, 4), ("recon_mse_shuffled", 1, 3), ("midpoint_vs_crossfade_mse", 1, 3)]
   table = report.table(
       ["model", "recon MSE train", "recon MSE test", "linear probe acc %", "5-NN acc %",
-       f"denoise PSNR dB (σ={cfg['eval_sigma']})", "recon MSE of pixel-shuffled images", "midpoint vs cross-fade MSE"],
-      [[name] + [pm(name, k, s, d) for k, s, d in keys] for name in models]
-      + [["raw pixels (no model)", "0", "0", f"{100 * pixels['probe_acc']:.4g}", f"{100 * pixels['knn_acc']:.4g}",
-          f"{pixels['noisy_psnr']:.4g} (noisy input)", "0", "0"]])
-  plain, under = models["overcomplete_plain"], models["undercomplete"]
-  den, sparse = models["overcomplete_denoising"], models["overcomplete_sparse"]
-  names = list(models)
-  best_probe = max(names, key=lambda n: models[n]["probe_acc"])
-  best_knn = max(names, key=lambda n: models[n]["knn_acc"])
-  best_denoise = max(names, key=lambda n: models[n]["denoise_psnr"])
-  lowest_test = min(names, key=lambda n: models[n]["recon_mse_test"])
-  psnr_test = 10 * np.log10(1 / plain["recon_mse_test"])
-  dn = trajectory["denoise_psnr"]
-  peak = int(np.argmax(dn))
-  gain = 100 * max(plain["probe_acc"] - pixels["probe_acc"], plain["knn_acc"] - pixels["knn_acc"])
-  verdict = (": the near-perfect reconstruction did not make the labels more accessible than the pixels it copies"
-             if gain <= 0.5 else f": at most {gain:.1f} points above the pixels it copies, for all its reconstruction accuracy")
-  clip_note = ""
-  if plain["denoise_psnr"] > pixels["noisy_psnr"]:
-    clip_note = ("; part of its gain over the noisy input comes from the sigmoid output, which clips faint noise "
-                 "towards 0 or 1 on near-binary images")
-    if dn[-1] < dn[peak]:
-      clip_note += ", and the trajectory above shows that gain shrinking as copying improves"
+       f"denoise PSNR dB (σ={sigma})", "recon MSE of pixel-shuffled images", "midpoint vs cross-fade MSE"],
+      [[name] + [report.pm(models[name], k, s, n) for k, s, n in keys] for name in names]
+      + [["raw pixels (no model)", "0", "0", report.num(100 * pixels["probe_acc"], 4),
+          report.num(100 * pixels["knn_acc"], 4), f"{report.num(pixels['noisy_psnr'], 4)} (noisy input)", "0", "0"]])
   slash = lambda key, scale=1.0, fmt=".3g": " / ".join(f"{scale * models[n][key]:{fmt}}" for n in names)
-  body = f"""
-Overcomplete models: 784 → {cfg['over_latent']} ReLU codes → 784 (no hidden layer, so nothing but the
-regulariser stops them from copying). Undercomplete: 784-512-256-{cfg['under_latent']}-256-512-784.
+  pct = lambda x: f"{100 * x:.2f}%"
+
+  if f["plain_label_gain"] <= 0.005:
+    verdict = ": the near-perfect reconstruction did not make the labels more accessible than the pixels it copies"
+  else:
+    verdict = (f": at most {100 * f['plain_label_gain']:.1f} points above the pixels it copies, for all its "
+               "reconstruction accuracy")
+  clip_note = ""
+  if f["plain_beats_noisy_input"]:
+    clip_note = (f"; part of its gain over the noisy input comes from the sigmoid output, which clips faint noise "
+                 f"towards 0 or 1 ({pct(d['near_binary_fraction'])} of the test pixels here are within "
+                 f"{proto['near_binary_margin']} of 0 or 1)")
+    if f["denoise_falls_after_peak"]:
+      clip_note += ", and the trajectory above shows that gain shrinking as copying improves"
+  if f["best_probe"] == "overcomplete_plain":
+    rival = ", the best probe here"
+  else:
+    rival = f", while the codes of {f['best_probe']} reach {pct(models[f['best_probe']]['probe_acc'])}"
+  if f["denoise_falls_after_peak"]:
+    trend = (f"denoising peaks at step {f['denoise_peak_step']} ({f['denoise_peak_psnr']:.2f} dB) and ends at "
+             f"{f['denoise_final_psnr']:.2f} dB ({f['denoise_change_after_peak']:+.2f} dB) while reconstruction keeps improving")
+  else:
+    trend = (f"denoising is at its best at the last point, step {f['denoise_peak_step']} ({f['denoise_peak_psnr']:.2f} dB): "
+             "in this run it had not started to fall")
+
+  return f"""
+**Short answer.** Not by itself. The unregularised overcomplete autoencoder reconstructs test images with
+MSE {plain['recon_mse_test']:.3g} (PSNR {f['plain_recon_psnr_test']:.1f} dB), yet a linear probe on its codes reaches
+{pct(plain['probe_acc'])}, {relation(f['plain_probe_minus_pixels'])} the raw pixels it copies ({pct(pixels['probe_acc'])}){rival}.
+Evaluate an autoencoder by its held-out reconstruction error *and* by what its codes and outputs are good for:
+a linear probe, k-NN, a downstream task such as denoising, inputs without the data's structure, interpolation.
+
+Overcomplete models: {' → '.join(map(str, proto['layers']['overcomplete_plain']))} with ReLU codes (no hidden layer, so
+nothing but the regulariser stops them from copying). Undercomplete: {'-'.join(map(str, proto['layers']['undercomplete']))}.
 Each trained {cfg['steps']} Adam steps ({cfg['plain_steps']} for overcomplete_plain, to push it towards copying)
-(batch {cfg['batch_size']}, lr {cfg['lr']}, MSE) on {cfg['dataset']}; denoising with Gaussian noise σ={cfg['train_noise']},
+(batch {cfg['batch_size']}, lr {cfg['lr']}, MSE) on {d['name']} ({d['what']}); denoising with Gaussian noise σ={cfg['train_noise']},
 sparse with an L1 penalty {cfg['l1_weight']} on the codes. Mean ± std over {cfg['seeds']} seed(s). Probe: logistic
 regression on {cfg['probe_train']} training codes, tested on the test set; 5-NN: {cfg['knn_ref']} training codes as
 references, {cfg['knn_query']} test queries. Pixel-shuffled images: test images with each image's pixels in a random
-order among the positions where training images ever have ink (same intensities, no digit); an identity map
-reconstructs them as well as real images.
+order among the positions that are non-zero in at least {100 * proto['support_min_fraction']:.0f}% of training images
+(same intensities, no {item}); an identity map reconstructs them as well as real images.
 
 {table}
 
@@ -189,23 +244,21 @@ reconstructs them as well as real images.
 
 While the plain model trains (seed 0), its test error and its denoising are measured at the same points:
 step {trajectory['step']}, test MSE {[float(f"{m:.3g}") for m in trajectory['recon_mse_test']]},
-denoising PSNR {[round(p, 2) for p in dn]} dB: denoising peaks at step {trajectory['step'][peak]}
-({dn[peak]:.2f} dB) and ends at {dn[-1]:.2f} dB ({dn[-1] - dn[peak]:+.2f} dB) while reconstruction keeps improving.
+denoising PSNR {[round(p, 2) for p in trajectory['denoise_psnr']]} dB: {trend}.
 
 ![plain model during training](plain_training.png)
 
 **Is perfect reconstruction good?** The unregularised overcomplete autoencoder reaches a test
-reconstruction MSE of {plain['recon_mse_test']:.3g} (PSNR {psnr_test:.1f} dB; the lowest test error here belongs to
-{lowest_test}; undercomplete: {under['recon_mse_test']:.3g}). What did it learn? Its codes give a linear probe
-accuracy of {100 * plain['probe_acc']:.2f}%, {vs(plain['probe_acc'], pixels['probe_acc'])} raw pixels
-({100 * pixels['probe_acc']:.2f}%), and a 5-NN accuracy of {100 * plain['knn_acc']:.2f}%,
-{vs(plain['knn_acc'], pixels['knn_acc'])} pixels ({100 * pixels['knn_acc']:.2f}%){verdict}. For noisy inputs (σ={cfg['eval_sigma']}) its
+reconstruction MSE of {plain['recon_mse_test']:.3g} (PSNR {f['plain_recon_psnr_test']:.1f} dB; the lowest test error here belongs to
+{f['lowest_test']}; undercomplete: {under['recon_mse_test']:.3g}). What did it learn? Its codes give a linear probe
+accuracy of {pct(plain['probe_acc'])}, {relation(f['plain_probe_minus_pixels'])} raw pixels
+({pct(pixels['probe_acc'])}), and a 5-NN accuracy of {pct(plain['knn_acc'])},
+{relation(f['plain_knn_minus_pixels'])} pixels ({pct(pixels['knn_acc'])}){verdict}. For noisy inputs (σ={sigma}) its
 output has PSNR {plain['denoise_psnr']:.2f} dB against {pixels['noisy_psnr']:.2f} dB for the noisy input itself and
-{den['denoise_psnr']:.2f} dB for the denoising autoencoder of the same shape (best here: {best_denoise}){clip_note}.
-Pixel-shuffled images come back
-with MSE {plain['recon_mse_shuffled']:.3g} ({plain['recon_mse_shuffled'] / plain['recon_mse_test']:.3g}× its error on
-real digits; undercomplete: {under['recon_mse_shuffled']:.3g}, {under['recon_mse_shuffled'] / under['recon_mse_test']:.3g}×).
-Decoding the midpoint of two digits' codes differs from the pixel cross-fade of the two images by MSE
+{den['denoise_psnr']:.2f} dB for the denoising autoencoder of the same shape (best here: {f['best_denoise']}){clip_note}.
+Pixel-shuffled images come back with MSE {plain['recon_mse_shuffled']:.3g} ({ratio['overcomplete_plain']:.3g}× its error on
+real {item}s; undercomplete: {under['recon_mse_shuffled']:.3g}, {ratio['undercomplete']:.3g}×).
+Decoding the midpoint of two {item}s' codes differs from the pixel cross-fade of the two images by MSE
 {plain['midpoint_vs_crossfade_mse']:.3g} (undercomplete: {under['midpoint_vs_crossfade_mse']:.3g}): a small number means
 the code space is pixel space in other coordinates. Low reconstruction error alone is therefore no evidence of a
 useful representation; an objective that cannot be met by copying (a bottleneck, noise, sparsity) is what makes the
@@ -215,10 +268,10 @@ codes useful, and each must be checked with the measurements below.
 1. *Reconstruction error on held-out data* (and its gap to the training error, for memorisation): test MSE
    {slash('recon_mse_test')}; train MSE {slash('recon_mse_train')}. Necessary, never sufficient.
 2. *Linear probe on the codes* (how linearly accessible the labels are): {slash('probe_acc', 100, '.2f')}%
-   (pixels {100 * pixels['probe_acc']:.2f}%); best here: {best_probe}.
+   (pixels {pct(pixels['probe_acc'])}); best here: {f['best_probe']}.
 3. *k-NN in code space* (is distance in the code space semantic?): {slash('knn_acc', 100, '.2f')}%
-   (pixels {100 * pixels['knn_acc']:.2f}%); best here: {best_knn}.
-4. *A downstream task, e.g. denoising PSNR at σ={cfg['eval_sigma']}*: {slash('denoise_psnr', 1, '.2f')} dB (noisy input
+   (pixels {pct(pixels['knn_acc'])}); best here: {f['best_knn']}.
+4. *A downstream task, e.g. denoising PSNR at σ={sigma}*: {slash('denoise_psnr', 1, '.2f')} dB (noisy input
    {pixels['noisy_psnr']:.2f} dB).
 5. *Inputs without the data's structure* (does it reconstruct anything? pixel-shuffled test images): MSE
    {slash('recon_mse_shuffled')} (high = it only knows the data).
@@ -226,4 +279,3 @@ codes useful, and each must be checked with the measurements below.
 7. *Looking at outputs* (figure above): reconstructions and denoisings side by side.
 For generative autoencoders, add likelihood bounds and sample quality (q6).
 """
-  report.write_answer(out, QUESTION, body)

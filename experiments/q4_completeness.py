@@ -22,6 +22,7 @@ QUESTION = ("What are undercomplete and overcomplete autoencoders? What is the m
             "undercomplete autoencoder? What about the main risk of an overcomplete autoencoder?")
 
 EXAMPLE_LATENTS = (2, 16, 784)
+SUPPORT_MIN_FRACTION = 0.01  # a position is in the ink support when this fraction of training images light it
 
 
 def config(profile: str) -> dict:
@@ -61,7 +62,7 @@ def run(cfg: dict, out) -> dict:
                  knn_query=cfg["knn_query"], sigma=cfg["eval_sigma"], num_classes=ds.num_classes)
   train_kw = dict(steps=cfg["steps"], batch_size=cfg["batch_size"], lr=cfg["lr"], log_every=cfg["steps"])
   variants = {"plain": {}, "denoising": {"noise_std": cfg["train_noise"]}, "sparse": {"l1_codes": cfg["l1_weight"]}}
-  support = image_metrics.ink_support(train_x)  # where digits ever have ink
+  support = image_metrics.ink_support(train_x, SUPPORT_MIN_FRACTION)  # where the images ever have ink
   shown = np.concatenate([test_x[:8], image_metrics.shuffle_pixels(test_x[:4], 99, support)])
 
   sweep, regularised, examples = {}, {}, {}
@@ -102,11 +103,32 @@ def run(cfg: dict, out) -> dict:
   probe_knee = min(k for k in cfg["latents"] if sweep[k]["probe_acc"] >= best_probe - 0.01)
 
   figures(cfg, sweep, regularised, small, pixels_probe, examples, shown, out)
-  write_answer(cfg, sweep, regularised, small, pixels_probe, knee, probe_knee, out)
   return {"sweep": {str(k): v for k, v in sweep.items()},
           "regularised": {v: {str(k): m for k, m in d.items()} for v, d in regularised.items()},
           "small_train": {str(k): v for k, v in small.items()},
-          "pixels": {"probe_acc": pixels_probe}, "knee": knee, "probe_knee": probe_knee}
+          "pixels": {"probe_acc": pixels_probe}, "knee": knee, "probe_knee": probe_knee,
+          "findings": findings(cfg, sweep, regularised, small, pixels_probe, knee),
+          "data": data.describe(cfg["dataset"]),
+          "protocol": {"input_dim": int(np.prod(train_x.shape[1:])), "example_latents": list(EXAMPLE_LATENTS),
+                       "support_min_fraction": SUPPORT_MIN_FRACTION}}
+
+
+def findings(cfg, sweep, regularised, small, pixels_probe, knee) -> dict:
+  """What the answer states, computed from the measurements (dicts keyed by latent size): ratios between
+  the ends of the sweep, and whether underfitting, copying, memorisation and regularisation showed."""
+  lat, reg, sm = list(cfg["latents"]), list(cfg["regularised_latents"]), list(cfg["small_latents"])
+  lo, hi, big = sweep[lat[0]], sweep[knee], sweep[lat[-1]]
+  return {
+      "best_probe": max(sweep[k]["probe_acc"] for k in lat),
+      "shuffled_over_test": {str(k): sweep[k]["recon_mse_shuffled"] / sweep[k]["recon_mse_test"] for k in lat},
+      "smallest_over_largest_test": lo["recon_mse_test"] / big["recon_mse_test"],
+      "smallest_underfits": lo["recon_mse_train"] >= 0.9 * lo["recon_mse_test"],
+      "largest_probe_minus_pixels": big["probe_acc"] - pixels_probe,
+      "copies_past_knee": big["recon_mse_shuffled"] < hi["recon_mse_shuffled"],
+      "memorises": small[sm[-1]]["test_over_train"] > small[sm[0]]["test_over_train"],
+      "harder_to_copy": [[v, k] for v, d in regularised.items() for k in reg
+                         if d[k]["recon_mse_shuffled"] > sweep[k]["recon_mse_shuffled"]],
+  }
 
 
 def knee_of(xs, ys) -> int:
@@ -145,64 +167,79 @@ def figures(cfg, sweep, regularised, small, pixels_probe, examples, shown, out):
                    title="reconstructions (seed 0)")
 
 
-def write_answer(cfg, sweep, regularised, small, pixels_probe, knee, probe_knee, out):
-  lat, reg, sm = list(cfg["latents"]), list(cfg["regularised_latents"]), list(cfg["small_latents"])
-  f3 = lambda m, k: f"{m[k]:.3g} ± {m[k + '_std']:.2g}"
-  pc = lambda m, k: f"{100 * m[k]:.2f} ± {100 * m[k + '_std']:.2g}"
+def answer(metrics: dict) -> str:
+  cfg = metrics["_meta"]["config"]
+  sweep, regularised, small = metrics["sweep"], metrics["regularised"], metrics["small_train"]
+  f, d, proto = metrics["findings"], metrics["data"], metrics["protocol"]
+  knee, probe_knee, pixels_probe, item, dim = (metrics["knee"], metrics["probe_knee"], metrics["pixels"]["probe_acc"],
+                                               d["item"], proto["input_dim"])
+  lat, reg, sm = ([str(k) for k in cfg[key]] for key in ("latents", "regularised_latents", "small_latents"))
+  pm = report.pm
+  kind = lambda k: "under" if int(k) < dim else ("complete" if int(k) == dim else "over")
   sweep_table = report.table(
       ["latent", "kind", "recon MSE train", "recon MSE test", "linear probe acc %", "5-NN acc %",
        "recon MSE of shuffled images", "shuffled / test MSE"],
-      [[k, "under" if k < 784 else ("complete" if k == 784 else "over"), f3(sweep[k], "recon_mse_train"),
-        f3(sweep[k], "recon_mse_test"), pc(sweep[k], "probe_acc"), pc(sweep[k], "knn_acc"),
-        f3(sweep[k], "recon_mse_shuffled"), f"{sweep[k]['recon_mse_shuffled'] / sweep[k]['recon_mse_test']:.3g}"]
+      [[k, kind(k), pm(sweep[k], "recon_mse_train"), pm(sweep[k], "recon_mse_test"), pm(sweep[k], "probe_acc", 100, 4),
+        pm(sweep[k], "knn_acc", 100, 4), pm(sweep[k], "recon_mse_shuffled"), report.num(f["shuffled_over_test"][k])]
        for k in lat])
   reg_table = report.table(
       ["latent", "training", "recon MSE test", "linear probe acc %", f"denoise PSNR dB (σ={cfg['eval_sigma']})",
        "recon MSE of shuffled images"],
-      [[k, v, f3(d[k], "recon_mse_test"), pc(d[k], "probe_acc"), f3(d[k], "denoise_psnr"),
-        f3(d[k], "recon_mse_shuffled")]
-       for k in reg for v, d in [("plain", sweep)] + list(regularised.items())])
+      [[k, v, pm(dd[k], "recon_mse_test"), pm(dd[k], "probe_acc", 100, 4), pm(dd[k], "denoise_psnr"),
+        pm(dd[k], "recon_mse_shuffled")]
+       for k in reg for v, dd in [("plain", sweep)] + list(regularised.items())])
   small_table = report.table(
       ["latent", "recon MSE train (its own images)", "recon MSE test", "test − train", "test / train"],
-      [[k, f3(small[k], "recon_mse_train"), f3(small[k], "recon_mse_test"), f3(small[k], "gap"),
-        f3(small[k], "test_over_train")] for k in sm])
-  lo, hi, big = sweep[lat[0]], sweep[knee], sweep[lat[-1]]
-  d = 100 * (big["probe_acc"] - pixels_probe)
-  probe_word = "about equal to" if abs(d) <= 0.5 else (f"{-d:.1f} points below" if d < 0 else f"{d:.1f} points above")
+      [[k] + [pm(small[k], key) for key in ("recon_mse_train", "recon_mse_test", "gap", "test_over_train")]
+       for k in sm])
+  lo, hi, big = sweep[lat[0]], sweep[str(knee)], sweep[lat[-1]]
   s_lo, s_hi = small[sm[0]], small[sm[-1]]
-  underfit = (" is as bad (underfitting, not overfitting)" if lo["recon_mse_train"] >= 0.9 * lo["recon_mse_test"]
-              else " is lower")
-  if big["recon_mse_shuffled"] < hi["recon_mse_shuffled"]:
+  pct = lambda x: f"{100 * x:.2f}%"
+  gain = 100 * f["largest_probe_minus_pixels"]
+  probe_word = ("about equal to" if abs(gain) <= 0.5
+                else f"{abs(gain):.1f} points {'below' if gain < 0 else 'above'}")
+  underfit = " is as bad (underfitting, not overfitting)" if f["smallest_underfits"] else " is lower"
+  if f["copies_past_knee"]:
     copying = (f"Past the knee the model increasingly copies whatever it is given: the shuffled-image MSE is "
                f"{lo['recon_mse_shuffled']:.3g} at {lat[0]}, {hi['recon_mse_shuffled']:.3g} at {knee} and "
-               f"{big['recon_mse_shuffled']:.3g} at {lat[-1]}; images with no digit in them are reconstructed ever better "
-               f"(though at {lat[-1]} still {big['recon_mse_shuffled'] / big['recon_mse_test']:.3g}× worse than digits: the copy "
+               f"{big['recon_mse_shuffled']:.3g} at {lat[-1]}; images with no {item} in them are reconstructed ever better "
+               f"(though at {lat[-1]} still {f['shuffled_over_test'][lat[-1]]:.3g}× worse than {item}s: the copy "
                "is learned only as far as the training data exercised it).")
   else:
     copying = (f"The shuffled-image MSE did not fall past the knee in this run ({hi['recon_mse_shuffled']:.3g} at {knee}, "
                f"{big['recon_mse_shuffled']:.3g} at {lat[-1]}), so this run shows no copying of structureless images.")
-  if s_hi["test_over_train"] > s_lo["test_over_train"]:
+  if f["memorises"]:
     memo = (f"the large code fits its own training images far better than new ones: test error / training error is "
             f"{s_lo['test_over_train']:.3g} at latent {sm[0]} and {s_hi['test_over_train']:.3g} at {sm[-1]} (absolute gaps "
             f"{s_lo['gap']:.3g} and {s_hi['gap']:.3g}; training error {s_hi['recon_mse_train']:.3g} at {sm[-1]})")
   else:
     memo = (f"the test/train error ratio did not grow with the code size ({sm[0]}: {s_lo['test_over_train']:.3g}; "
             f"{sm[-1]}: {s_hi['test_over_train']:.3g})")
-  harder = [f"{v} at {k}" for v, dd in regularised.items() for k in reg
-            if dd[k]["recon_mse_shuffled"] > sweep[k]["recon_mse_shuffled"]]
-  reg_verdict = (f"Regularisation makes copying harder where the shuffled-image error rises above the plain model's: "
-                 f"{', '.join(harder) if harder else 'nowhere in this run'}. An overcomplete code is only useful "
-                 "with such a constraint; without one, code dimensions past the knee buy reconstruction accuracy "
-                 "and little else.")
-  body = f"""
+  harder = ", ".join(f"{v} at {k}" for v, k in f["harder_to_copy"]) or "nowhere in this run"
+  risks = []
+  if f["copies_past_knee"]:
+    risks.append(f"drifts towards the identity (pixel-shuffled images come back with MSE {big['recon_mse_shuffled']:.3g} at latent {lat[-1]}, "
+                 f"{hi['recon_mse_shuffled']:.3g} at the knee)")
+  if f["memorises"]:
+    risks.append(f"memorises a small training set (test / train error {s_hi['test_over_train']:.3g} at latent {sm[-1]}, "
+                 f"{s_lo['test_over_train']:.3g} at {sm[0]})")
+  over_risk = (" and ".join(risks) if risks else
+               "risks learning the identity, though this run measured neither copying nor memorisation growing with the code size")
+  examples = ", ".join(map(str, proto["example_latents"][:-1])) + f" and {proto['example_latents'][-1]}"
+  return f"""
+**Short answer.** An autoencoder is undercomplete when its code has fewer dimensions than its input ({dim} pixels
+here) and overcomplete when it has more. Too small a code loses information: at latent {lat[0]} the test
+reconstruction MSE is {lo['recon_mse_test']:.3g}, {f['smallest_over_largest_test']:.3g}× that at {lat[-1]}, and a linear probe on the
+codes reaches {pct(lo['probe_acc'])} (raw pixels {pct(pixels_probe)}); too large a code, unregularised, {over_risk}.
+
 An autoencoder is **undercomplete** when its code has fewer dimensions than its input and
-**overcomplete** when it has more (here the input has 784 pixels). Model: 784 → latent (linear
-codes) → 784 (sigmoid), no hidden layers, so the code is the only bottleneck; every size trained
-{cfg['steps']} Adam steps (batch {cfg['batch_size']}, lr {cfg['lr']}, MSE) on {cfg['dataset']}, mean ± std over
+**overcomplete** when it has more (here the input has {dim} pixels). Model: {dim} → latent (linear
+codes) → {dim} (sigmoid), no hidden layers, so the code is the only bottleneck; every size trained
+{cfg['steps']} Adam steps (batch {cfg['batch_size']}, lr {cfg['lr']}, MSE) on {d['name']} ({d['what']}), mean ± std over
 {cfg['seeds']} seed(s). Probe: logistic regression on {cfg['probe_train']} training codes, tested on the test set
-(raw pixels: {100 * pixels_probe:.2f}%). "Shuffled images": test images with each image's pixels put in a random
-order among the positions where training digits ever have ink — same intensities, no digit left; an identity
-map reconstructs them as well as real images, a model of digits cannot.
+(raw pixels: {pct(pixels_probe)}). "Shuffled images": test images with each image's pixels put in a random
+order among the positions that are non-zero in at least {100 * proto['support_min_fraction']:.0f}% of training images —
+same intensities, no {item} left; an identity map reconstructs them as well as real images, a model of {item}s cannot.
 
 {sweep_table}
 
@@ -213,16 +250,16 @@ map reconstructs them as well as real images, a model of digits cannot.
 **Measured knee.** The test reconstruction error falls fastest up to latent **{knee}** (the point of the
 log-x curve furthest below the chord between its ends): {lo['recon_mse_test']:.3g} at {lat[0]},
 {hi['recon_mse_test']:.3g} at {knee}, {big['recon_mse_test']:.3g} at {lat[-1]}. The linear probe is within 1 point
-of its best ({100 * max(sweep[k]['probe_acc'] for k in lat):.2f}%) from latent **{probe_knee}** on.
+of its best ({pct(f['best_probe'])}) from latent **{probe_knee}** on.
 
 **Risk of too small a code: information loss.** At latent {lat[0]} the test error is
-{lo['recon_mse_test']:.3g} ({lo['recon_mse_test'] / big['recon_mse_test']:.3g}× that at {lat[-1]}), the training error
-{lo['recon_mse_train']:.3g}{underfit}, and a linear probe on the codes reaches {100 * lo['probe_acc']:.2f}%
-(pixels {100 * pixels_probe:.2f}%): what does not fit through the bottleneck is lost, class information included.
-Compare the rows for latents 2, 16 and 784 in the reconstruction figure.
+{lo['recon_mse_test']:.3g} ({f['smallest_over_largest_test']:.3g}× that at {lat[-1]}), the training error
+{lo['recon_mse_train']:.3g}{underfit}, and a linear probe on the codes reaches {pct(lo['probe_acc'])}
+(pixels {pct(pixels_probe)}): what does not fit through the bottleneck is lost, class information included.
+Compare the rows for latents {examples} in the reconstruction figure.
 
 **Risk of too large a code: the identity, and memorisation.** {copying} Its codes give a probe accuracy of
-{100 * big['probe_acc']:.2f}%, {probe_word} raw pixels ({100 * pixels_probe:.2f}%). Trained on only
+{pct(big['probe_acc'])}, {probe_word} raw pixels ({pct(pixels_probe)}). Trained on only
 {cfg['small_train']} images with the same budget, {memo}:
 
 {small_table}
@@ -231,6 +268,7 @@ Regularising the overcomplete codes changes what they learn (same budget):
 
 {reg_table}
 
-{reg_verdict}
+Regularisation makes copying harder where the shuffled-image error rises above the plain model's: {harder}.
+An overcomplete code is only useful with such a constraint; without one, code dimensions past the knee buy
+reconstruction accuracy and little else.
 """
-  report.write_answer(out, QUESTION, body)

@@ -9,6 +9,7 @@ add the classic recipe: the same tied stack trained greedily one layer at a time
 
 import functools
 import inspect
+import textwrap
 import time
 
 import jax
@@ -25,6 +26,8 @@ from aejax.recipes import train, train_autoencoder
 NAME = "q5_tied_weights"
 QUESTION = "How do you tie weights in a stacked autoencoder? What is the point of doing so?"
 VARIANTS = ("tied", "untied", "greedy")
+# The functions whose source the answer shows: the tied layer, and the model that passes it the encoder's kernel.
+TYING_CODE = (TiedDense.__call__, StackedAutoencoder.__call__)
 
 
 def config(profile: str) -> dict:
@@ -55,11 +58,16 @@ def steady_sec_per_step(history) -> float:
   return (last["seconds"] - first["seconds"]) / max(1, last["step"] - first["step"])
 
 
+def greedy_steps(cfg) -> tuple[int, int]:
+  """(steps per pretrained layer, fine-tuning steps) of the greedy recipe: cfg['steps'] in all."""
+  return cfg["steps"] // 4, cfg["steps"] - 2 * (cfg["steps"] // 4)
+
+
 def train_greedy(cfg, images, seed):
   """Layer-wise: a 784-300-784 autoencoder on the images, a 300-150-300 one on its codes
   (linear output, MSE), stacked with stack_params, then the whole tied stack fine-tuned.
   Total steps = cfg['steps']: a quarter per layer, half for fine-tuning."""
-  pre_steps, fine_steps = cfg["steps"] // 4, cfg["steps"] - 2 * (cfg["steps"] // 4)
+  pre_steps, fine_steps = greedy_steps(cfg)
   layers, inputs, t0 = [], images, time.perf_counter()
   for i, size in enumerate(cfg["hidden"]):
     layer = StackedAutoencoder(sizes=(size,), tied=True, activation=cfg["activation"])
@@ -141,83 +149,129 @@ def run(cfg: dict, out) -> dict:
     per_seed[str(size)] = rows
   speed = benchmark(cfg, ds.train_images)
 
+  found = findings(runs, speed)
   sizes = list(cfg["train_sizes"])
-  gap = lambda v: [runs[str(n)][v]["recon_mse_test"] - runs[str(n)][v]["recon_mse_train"] for n in sizes]
+  gap = lambda v: [found["by_size"][str(n)]["gap"][v] for n in sizes]
   plots.lines({f"{v}: test − train MSE": (sizes, gap(v)) for v in VARIANTS}, out / "generalisation_gap.png",
               xlabel="training images", ylabel="recon MSE test − train", logx=True,
               title="generalisation gap, same number of steps")
   plots.image_grid([test_x[:10]] + [examples[v] for v in VARIANTS], out / "reconstructions.png",
                    row_titles=[f"{cfg['dataset']} test"] + [f"{v} (n={max(sizes)})" for v in VARIANTS],
                    title="test reconstructions")
-  write_answer(cfg, runs, speed, out)
-  return {"runs": runs, "speed": speed, "per_seed": per_seed}
+  input_dim = int(np.prod(ds.train_images.shape[1:]))
+  hidden = list(cfg["hidden"])
+  pretrain_steps, finetune_steps = greedy_steps(cfg)
+  return {"runs": runs, "speed": speed, "per_seed": per_seed, "findings": found,
+          "tying_code": tying_code(), "data": data.describe(cfg["dataset"]),
+          "protocol": {"layers": [input_dim, *hidden, *reversed(hidden[:-1]), input_dim], "input_dim": input_dim,
+                       "pretrain_steps": pretrain_steps, "finetune_steps": finetune_steps}}
 
 
-def tying_code() -> str:
-  """The lines of aejax.models.stacked that do the tying, read from the source."""
-  dense = inspect.getsource(TiedDense.__call__)
-  lines, _ = inspect.getsourcelines(StackedAutoencoder.__call__)
-  start = next(i for i, l in enumerate(lines) if "if self.tied" in l)
-  return inspect.cleandoc(dense) + "\n\n# in StackedAutoencoder.__call__, decoder layer i:\n" + \
-      inspect.cleandoc("".join(lines[start:start + 4]))
+def tying_code() -> dict:
+  """{qualified name: source} of the functions that tie the weights, read from the function objects."""
+  return {f"{fn.__module__}.{fn.__qualname__}": textwrap.dedent(inspect.getsource(fn)).strip() for fn in TYING_CODE}
 
 
-def verdict_at(n, by) -> str:
-  """One sentence comparing tied with untied at one training-set size, from the measured means and stds."""
+def compare(by: dict) -> dict:
+  """Tied against untied at one training-set size (by: variant -> mean_std): test MSE difference, relative
+  to untied, whether it is within the seed spread, and each variant's generalisation gap (test − train)."""
   t, u = by["tied"], by["untied"]
   diff = t["recon_mse_test"] - u["recon_mse_test"]
-  noise = t["recon_mse_test_std"] + u["recon_mse_test_std"]
-  if abs(diff) <= noise:
-    test = f"tied and untied reach the same test MSE within the seed spread ({t['recon_mse_test']:.4g} vs {u['recon_mse_test']:.4g})"
+  return {"test_diff": diff, "test_rel_diff": diff / u["recon_mse_test"],
+          "within_spread": abs(diff) <= t["recon_mse_test_std"] + u["recon_mse_test_std"],
+          "gap": {v: m["recon_mse_test"] - m["recon_mse_train"] for v, m in by.items()}}
+
+
+def findings(runs: dict, speed: dict) -> dict:
+  """What the answer states, computed from the measurements: parameter counts, per-size comparisons, the
+  number of sizes where tying gave the smaller gap or a lower/higher test error, and step times."""
+  full = runs[list(runs)[-1]]
+  tied_p, untied_p = full["tied"]["params"], full["untied"]["params"]
+  by_size = {n: compare(by) for n, by in runs.items()}
+  st, su = speed["sec_per_step_tied"], speed["sec_per_step_untied"]
+  beyond = [c for c in by_size.values() if not c["within_spread"]]
+  return {"params_tied": tied_p, "params_untied": untied_p, "params_ratio": tied_p / untied_p,
+          "params_removed": untied_p - tied_p, "by_size": by_size,
+          "sizes_gap_smaller": sum(c["gap"]["tied"] < c["gap"]["untied"] for c in by_size.values()),
+          "sizes_test_lower": sum(c["test_diff"] < 0 for c in beyond),
+          "sizes_test_higher": sum(c["test_diff"] > 0 for c in beyond),
+          "sizes_test_same": len(by_size) - len(beyond),
+          "ms_per_step_tied": 1e3 * st, "ms_per_step_untied": 1e3 * su, "step_time_ratio": st / su,
+          "step_time_diff": abs(1 - st / su), "speed_within_10pct": 0.9 <= st / su <= 1.1}
+
+
+def verdict_at(n: str, by: dict, c: dict) -> str:
+  """One sentence comparing tied with untied at one training-set size, from the stored comparison."""
+  t, u = by["tied"]["recon_mse_test"], by["untied"]["recon_mse_test"]
+  if c["within_spread"]:
+    test = f"tied and untied reach the same test MSE within the seed spread ({t:.4g} vs {u:.4g})"
   else:
-    test = (f"tied reaches a {'lower' if diff < 0 else 'higher'} test MSE than untied "
-            f"({t['recon_mse_test']:.4g} vs {u['recon_mse_test']:.4g}, {diff / u['recon_mse_test']:+.0%})")
-  gt, gu = t["recon_mse_test"] - t["recon_mse_train"], u["recon_mse_test"] - u["recon_mse_train"]
-  gap = f"its generalisation gap is {'smaller' if gt < gu else 'larger'} ({gt:.3g} vs {gu:.3g})"
-  return f"With {n} training images {test}, and {gap}."
+    test = (f"tied reaches a {'lower' if c['test_diff'] < 0 else 'higher'} test MSE than untied "
+            f"({t:.4g} vs {u:.4g}, {c['test_rel_diff']:+.0%})")
+  gt, gu = c["gap"]["tied"], c["gap"]["untied"]
+  return (f"With {n} training images {test}, and its generalisation gap is "
+          f"{'smaller' if gt < gu else 'larger'} ({gt:.3g} vs {gu:.3g}).")
 
 
-def write_answer(cfg, runs, speed, out):
-  pm = lambda m, k, d=3: f"{m[k]:.{d}g} ± {m[k + '_std']:.2g}"
-  rows = []
-  for size, by in runs.items():
-    for v, m in by.items():
-      rows.append([size, v, f"{m['params']:.0f}", pm(m, "recon_mse_train"), pm(m, "recon_mse_test"),
-                   f"{m['recon_mse_test'] - m['recon_mse_train']:.3g}", pm(m, "sec_per_epoch")])
+def answer(metrics: dict) -> str:
+  cfg = metrics["_meta"]["config"]
+  runs, f, proto, d = metrics["runs"], metrics["findings"], metrics["protocol"], metrics["data"]
+  sizes, by_size = list(runs), f["by_size"]
+  rows = [[n, v, f"{m['params']:.0f}", report.pm(m, "recon_mse_train"), report.pm(m, "recon_mse_test"),
+           report.num(by_size[n]["gap"][v]), report.pm(m, "sec_per_epoch")]
+          for n, by in runs.items() for v, m in by.items()]
   table = report.table(["train images", "model", "params", "recon MSE train", "recon MSE test", "gap (test − train)",
                         "s / epoch"], rows)
-  sizes = list(runs)
-  small, full = runs[sizes[0]], runs[sizes[-1]]
-  tied_p, untied_p = full["tied"]["params"], full["untied"]["params"]
-  gaps = "; ".join(f"n={n}: tied {runs[n]['tied']['recon_mse_test'] - runs[n]['tied']['recon_mse_train']:.3g}, "
-                   f"untied {runs[n]['untied']['recon_mse_test'] - runs[n]['untied']['recon_mse_train']:.3g}"
-                   for n in sizes)
+  gaps = "; ".join(f"n={n}: tied {report.num(c['gap']['tied'])}, untied {report.num(c['gap']['untied'])}"
+                   for n, c in by_size.items())
   test_cmp = "; ".join(f"n={n}: tied {runs[n]['tied']['recon_mse_test']:.4g} vs untied "
                        f"{runs[n]['untied']['recon_mse_test']:.4g} (greedy {runs[n]['greedy']['recon_mse_test']:.4g})"
                        for n in sizes)
-  st, su = speed["sec_per_step_tied"], speed["sec_per_step_untied"]
-  verdict = " ".join(verdict_at(n, runs[n]) for n in sizes)
-  speed_verdict = ("within 10% of each other, speed is not what tying bought here." if 0.9 <= st / su <= 1.1 else
-                   f"the {abs(1 - st / su):.0%} difference measured here ({'tied faster' if st < su else 'tied slower'}) "
-                   "is on a CPU shared with other jobs, so treat it as an upper bound on any real effect.")
   greedy_cmp = "; ".join(f"n={n}: test MSE {runs[n]['greedy']['recon_mse_test']:.4g} vs {runs[n]['tied']['recon_mse_test']:.4g} "
                          f"for the tied stack trained end to end" for n in sizes)
-  body = f"""
-Stacked autoencoder {'-'.join(str(d) for d in [784, *cfg['hidden'], *reversed(cfg['hidden'][:-1]), 784])}
+  verdict = " ".join(verdict_at(n, runs[n], by_size[n]) for n in sizes)
+  if f["speed_within_10pct"]:
+    speed_verdict = "within 10% of each other, speed is not what tying bought here."
+  else:
+    speed_verdict = (f"the {f['step_time_diff']:.0%} difference measured here "
+                     f"({'tied faster' if f['step_time_ratio'] < 1 else 'tied slower'}) is on a CPU shared with other "
+                     "jobs, so treat it as an upper bound on any real effect.")
+  if len(sizes) == 1:
+    c, t, u = by_size[sizes[0]], runs[sizes[0]]["tied"]["recon_mse_test"], runs[sizes[0]]["untied"]["recon_mse_test"]
+    test = "the same test MSE within the seed spread" if c["within_spread"] else (
+        f"a {'lower' if c['test_diff'] < 0 else 'higher'} test MSE")
+    outcome = (f"with {sizes[0]} training images the tied stack had the "
+               f"{'smaller' if c['gap']['tied'] < c['gap']['untied'] else 'larger'} generalisation gap "
+               f"({report.num(c['gap']['tied'])} vs {report.num(c['gap']['untied'])}) and {test} ({t:.4g} vs {u:.4g})")
+  else:
+    counts = [f"{word} at {f[key]}" for word, key in
+              (("lower", "sizes_test_lower"), ("higher", "sizes_test_higher"),
+               ("the same within the seed spread", "sizes_test_same")) if f[key]]
+    outcome = (f"over {len(sizes)} training-set sizes ({sizes[0]} to {sizes[-1]} images) the tied stack had the smaller "
+               f"generalisation gap at {f['sizes_gap_smaller']} of them, and a test MSE {', '.join(counts)}")
+  code = "\n\n".join(f"# {name}\n{src}" for name, src in metrics["tying_code"].items())
+  layers, h = proto["layers"], cfg["hidden"]
+  return f"""
+**Short answer.** Each decoder layer multiplies by the transpose of its encoder layer's kernel
+(`x @ kernel.T + bias`) and owns only its bias; the point is half the weights to learn and store
+({f['params_tied']:,.0f} parameters tied vs {f['params_untied']:,.0f} untied, {f['params_ratio']:.1%}) and a constraint that can act
+as a regulariser. Against the untied stack trained for as many steps, {outcome}.
+
+Stacked autoencoder {'-'.join(map(str, layers))}
 ({cfg['activation'].upper()}, sigmoid output, per-pixel MSE), {cfg['steps']} Adam steps (lr {cfg['lr']}, batch
-{cfg['batch_size']}) for every model and training-set size (so the 1k set is seen for many more epochs), on
-{cfg['dataset']}; balanced subsets of the training set, the full test set{f" (first {cfg['test_subset']})" if cfg['test_subset'] else ''}; recon MSE train on up to {cfg['eval_train']}
+{cfg['batch_size']}) for every model and training-set size (so the {min(map(int, sizes))}-image set is seen for the most epochs), on
+{d['name']} ({d['what']}); balanced subsets of the training set, the full test set{f" (first {cfg['test_subset']})" if cfg['test_subset'] else ''}; recon MSE train on up to {cfg['eval_train']}
 training images. Mean ± std over {cfg['seeds']} seed(s). *greedy* = the tied stack trained one layer at a time
-(784-{cfg['hidden'][0]}-784 on images, then {cfg['hidden'][0]}-{cfg['hidden'][1]}-{cfg['hidden'][0]} on its codes, {cfg['steps'] // 4} steps each), stacked with
-`stack_params`, then fine-tuned end to end for the remaining {cfg['steps'] - 2 * (cfg['steps'] // 4)} steps: the same total number of steps.
+({proto['input_dim']}-{h[0]}-{proto['input_dim']} on images, then {h[0]}-{h[1]}-{h[0]} on its codes, {proto['pretrain_steps']} steps each), stacked with
+`stack_params`, then fine-tuned end to end for the remaining {proto['finetune_steps']} steps: the same total number of steps.
 s / epoch comes from the training runs (steady state, compile excluded) on a shared CPU.
 
 **How.** A tied decoder layer owns only a bias; its kernel is the encoder layer's kernel, transposed, passed
 in at call time, so there is one array and gradients from the encoder and decoder uses add up in it. The code
-(read from `aejax/models/stacked.py`):
+(the source of the functions that do it, as the run found it):
 
 ```python
-{tying_code()}
+{code}
 ```
 
 {table}
@@ -227,12 +281,12 @@ in at call time, so there is one array and gradients from the encoder and decode
 ![reconstructions](reconstructions.png)
 
 **What tying bought here.**
-- *Parameters*: {tied_p:,.0f} tied vs {untied_p:,.0f} untied ({tied_p / untied_p:.1%}); the weight matrices are
-  shared, only the {int(untied_p - tied_p):,} decoder kernel entries are gone, biases stay.
+- *Parameters*: {f['params_tied']:,.0f} tied vs {f['params_untied']:,.0f} untied ({f['params_ratio']:.1%}); the weight matrices are
+  shared, only the {f['params_removed']:,.0f} decoder kernel entries are gone, biases stay.
 - *Generalisation gap* (test − train MSE): {gaps}.
 - *Test error*: {test_cmp}.
-- *Speed*: a training step takes {1e3 * st:.2f} ms tied vs {1e3 * su:.2f} ms untied (one fixed batch, best of 3,
-  alternating): tied takes {st / su:.2f}x the time of untied. The matrix multiplications of a step are the same
+- *Speed*: a training step takes {f['ms_per_step_tied']:.2f} ms tied vs {f['ms_per_step_untied']:.2f} ms untied (one fixed batch, best of 3,
+  alternating): tied takes {f['step_time_ratio']:.2f}x the time of untied. The matrix multiplications of a step are the same
   (the transpose only changes which axis the matmul contracts); tying saves the optimiser update and memory of
   half the weights, which at this size is small next to the matmuls; {speed_verdict}
 
@@ -241,4 +295,3 @@ autoencoder is exactly tied) that halves the weights to learn and store. In this
 The greedy recipe (how deep autoencoders were trained before good initialisations and optimisers) reached
 {greedy_cmp} at the same total number of steps.
 """
-  report.write_answer(out, QUESTION, body)

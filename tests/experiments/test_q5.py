@@ -1,10 +1,19 @@
-"""q5 smoke run: runs[size][tied|untied|greedy] with the issue's keys, tied has about half the params."""
+"""q5 smoke run: runs[size][tied|untied|greedy] with the issue's keys, tied has about half the params; the
+code the answer shows is the source of the functions that tie the weights."""
 
+import inspect
 import json
+import pathlib
+import textwrap
+
+import pytest
 
 import run
+from experiments import q5_tied_weights as q5
 
 KEYS = ("params", "recon_mse_train", "recon_mse_test", "sec_per_epoch")
+ROOT = pathlib.Path(__file__).parents[2]
+STORED = [ROOT / "tests/experiments/metrics/q5_tied_weights.json", ROOT / "results/q5_tied_weights/metrics.json"]
 
 
 def test_q5_smoke(tmp_path):
@@ -19,6 +28,30 @@ def test_q5_smoke(tmp_path):
     # 784-300-150-300-784: tying removes exactly the two decoder kernels
     assert by["untied"]["params"] - by["tied"]["params"] == 784 * 300 + 300 * 150
     assert by["greedy"]["params"] == by["tied"]["params"]
+  assert metrics["tying_code"] == q5.tying_code()
   answer = (out / "answer.md").read_text()
   assert "kernel.T" in answer and "TiedDense" in answer and "nan" not in answer
   assert (out / "generalisation_gap.png").exists() and (out / "reconstructions.png").exists()
+
+
+def test_tying_code_is_the_functions_source():
+  """Whole functions, read from the objects (no line offsets into the file), and they do the tying."""
+  code = q5.tying_code()
+  assert list(code) == [f"{fn.__module__}.{fn.__qualname__}" for fn in q5.TYING_CODE]
+  for fn, src in zip(q5.TYING_CODE, code.values()):
+    assert src == textwrap.dedent(inspect.getsource(fn)).strip()
+    assert "def __call__(" in src
+  assert "kernel.T" in "\n".join(code.values()) and "if self.tied:" in "\n".join(code.values())
+
+
+@pytest.mark.parametrize("path", STORED, ids=lambda p: p.parent.name)
+def test_shown_code_is_still_the_source(path):
+  """The code a stored answer shows is the current source of the tying functions: a change to
+  aejax/models/stacked.py (even a reformatting) fails here until the metrics are regenerated."""
+  metrics = json.loads(path.read_text())
+  if "tying_code" not in metrics:
+    pytest.skip(f"{path} predates the stored tying code")
+  text = q5.answer(metrics)
+  for name, src in q5.tying_code().items():
+    assert metrics["tying_code"].get(name) == src, f"{name} changed since {path} was written; rerun q5"
+    assert src in text
