@@ -39,6 +39,7 @@ KINGMA_2014 = {
     "M2": {100: 11.97, 600: 4.94, 1000: 3.60, 3000: 3.92},
     "M1+M2": {100: 3.33, 600: 2.59, 1000: 2.40, 3000: 2.18},
 }
+KINGMA_2014_SOURCE = "Kingma et al. 2014, Table 1"
 
 
 def head_only(path):
@@ -124,79 +125,101 @@ def run(cfg: dict, out) -> dict:
       for arm in ARMS:
         errors[n][arm].append(100.0 * (1.0 - classifier_accuracy(clf.apply, params[arm], test_x, test_y)))
 
-  key = lambda n: str(n)
-  test_error = {key(n): {arm: float(np.mean(v)) for arm, v in errors[n].items()} for n in cfg["labels"]}
-  test_error_std = {key(n): {arm: float(np.std(v)) for arm, v in errors[n].items()} for n in cfg["labels"]}
-  best_arm = {key(n): min(ARMS, key=lambda a: test_error[key(n)][a]) for n in cfg["labels"]}
-  published = KINGMA_2014 if cfg["dataset"] == "mnist" else {}  # the anchors are MNIST numbers
-  m1m2 = published.get("M1+M2", {})
-  distance = {key(n): (test_error[key(n)][best_arm[key(n)]] - m1m2[n]) if n in m1m2 else None
-              for n in cfg["labels"]}
-  beats = {key(n): test_error[key(n)]["finetune"] < test_error[key(n)]["scratch"] for n in cfg["labels"]}
-
-  labels = list(cfg["labels"])
-  plots.lines({arm: (labels, [test_error[key(n)][arm] for n in labels]) for arm in ARMS}, out / "test_error.png",
-              xlabel="labelled examples N (log scale)", ylabel="test error (%)", logx=True, logy=True,
-              errors={arm: [test_error_std[key(n)][arm] for n in labels] for arm in ARMS},
-              markers={f"{name} (Kingma et al. 2014, published)": ([n for n in labels if n in row],
-                                                                  [row[n] for n in labels if n in row])
-                       for name, row in published.items() if name in ("NN", "CAE", "M1+TSVM", "M1+M2")},
-              title=f"{cfg['dataset']}: test error vs number of labels ({cfg['seeds']} seed(s))")
-  metrics = {"test_error": test_error, "test_error_std": test_error_std, "best_arm": best_arm,
-             "best_minus_m1m2_points": distance, "finetune_beats_scratch": beats,
-             "pretrain_recon_mse_test": float(np.mean(pretrain_mse)),
-             "confident_fraction": {key(n): float(np.mean(v)) for n, v in confident.items()},
-             "per_seed": {key(n): errors[n] for n in cfg["labels"]}}
-  write_answer(cfg, metrics, len(train_x), len(test_x), out)
-  return metrics
-
-
-def write_answer(cfg, m, n_train, n_test, out):
   labels = [str(n) for n in cfg["labels"]]
-  err, std = m["test_error"], m["test_error_std"]
-  anchors = ("NN", "CNN", "CAE", "MTC", "M1+TSVM", "M2", "M1+M2") if cfg["dataset"] == "mnist" else ()
-  published = lambda name, n: KINGMA_2014[name].get(int(n))
-  table = report.table(
-      ["labels N"] + [f"{arm} (measured)" for arm in ARMS] + [f"{a} (published)" for a in anchors],
-      [[n] + [f"{err[n][a]:.2f} ± {std[n][a]:.2f}" for a in ARMS] + [published(a, n) for a in anchors]
-       for n in labels])
-  distance = "; ".join(
-      f"N={n}: {m['best_arm'][n]} {err[n][m['best_arm'][n]]:.2f}% vs M1+M2 {published('M1+M2', n)}% "
-      f"({m['best_minus_m1m2_points'][n]:+.2f} points)" if m["best_minus_m1m2_points"][n] is not None
-      else f"N={n}: {m['best_arm'][n]} {err[n][m['best_arm'][n]]:.2f}% (no published M1+M2 figure for this N and data set)"
-      for n in labels)
-  missed = [n for n in labels if not m["finetune_beats_scratch"][n]]
-  gain = lambda n, a, b: err[n][b] - err[n][a]
-  target = ("**met**: finetune has a lower mean test error than scratch at every N" if not missed else
-            f"**missed** at N = {', '.join(missed)} (" + "; ".join(
-                f"N={n}: finetune {err[n]['finetune']:.2f}% vs scratch {err[n]['scratch']:.2f}%" for n in missed)
-            + ")")
-  arch = (f"conv encoder {tuple(cfg['conv_features'])} → {cfg['latent']}" if cfg["encoder"] == "conv"
-          else f"MLP encoder 784-{'-'.join(map(str, cfg['hidden']))}-{cfg['latent']}")
+  test_error = {str(n): {arm: float(np.mean(v)) for arm, v in errors[n].items()} for n in cfg["labels"]}
+  test_error_std = {str(n): {arm: float(np.std(v)) for arm, v in errors[n].items()} for n in cfg["labels"]}
+  best_arm = {n: min(ARMS, key=lambda a: test_error[n][a]) for n in labels}
+  # the published anchors are MNIST numbers (None: no anchors for this data set)
+  anchors = ({"source": KINGMA_2014_SOURCE, "train_images": 50000,
+              "test_error": {name: {str(n): v for n, v in row.items()} for name, row in KINGMA_2014.items()}}
+             if cfg["dataset"] == "mnist" else None)
+  m1m2 = anchors["test_error"]["M1+M2"] if anchors else {}
+  distance = {n: test_error[n][best_arm[n]] - m1m2[n] if n in m1m2 else None for n in labels}
+  gaps = [d for d in distance.values() if d is not None]
+  # points of test error below scratch (positive: the arm does better than scratch)
+  gain = {n: {arm: test_error[n]["scratch"] - test_error[n][arm] for arm in ARMS[1:]} for n in labels}
+
+  plots.lines({arm: (list(cfg["labels"]), [test_error[n][arm] for n in labels]) for arm in ARMS},
+              out / "test_error.png", xlabel="labelled examples N (log scale)", ylabel="test error (%)",
+              logx=True, logy=True, errors={arm: [test_error_std[n][arm] for n in labels] for arm in ARMS},
+              markers={f"{name} (Kingma et al. 2014, published)": ([int(n) for n in labels if n in row],
+                                                                  [row[n] for n in labels if n in row])
+                       for name, row in (anchors["test_error"] if anchors else {}).items()
+                       if name in ("NN", "CAE", "M1+TSVM", "M1+M2")},
+              title=f"{cfg['dataset']}: test error vs number of labels ({cfg['seeds']} seed(s))")
+  return {"data": {**data.describe(cfg["dataset"]), "train_images": len(train_x), "test_images": len(test_x)},
+          "pixel_dim": int(np.prod(train_x.shape[1:])),
+          "test_error": test_error, "test_error_std": test_error_std, "best_arm": best_arm,
+          "gain_over_scratch": gain,
+          "finetune_beats_scratch": {n: test_error[n]["finetune"] < test_error[n]["scratch"] for n in labels},
+          "finetune_gain_larger_with_fewest_labels": gain[labels[0]]["finetune"] > gain[labels[-1]]["finetune"],
+          "frozen_probe_worse_than_scratch": [n for n in labels if gain[n]["frozen_probe"] < 0],
+          "anchors": anchors, "best_minus_m1m2_points": distance,
+          "best_minus_m1m2_range": [min(gaps), max(gaps)] if gaps else None,
+          "pretrain_recon_mse_test": float(np.mean(pretrain_mse)),
+          "confident_fraction": {str(n): float(np.mean(v)) for n, v in confident.items()},
+          "per_seed": {str(n): errors[n] for n in cfg["labels"]}}
+
+
+def answer(metrics: dict) -> str:
+  """answer.md's body, from metrics.json alone."""
+  m, cfg = metrics, metrics["_meta"]["config"]
+  d, err, gain, anchors = m["data"], m["test_error"], m["gain_over_scratch"], m["anchors"]
+  labels = list(err)
   small, large = labels[0], labels[-1]
-  published_note = (f"The published columns are Kingma et al. 2014, Table 1 (their protocol: 50k training images, "
-                    f"the rest unlabeled; ours: {n_train}); they are not measured here." if anchors else
-                    "The published anchors (Kingma et al. 2014) are MNIST numbers and are not shown for this data set.")
-  trend = ("the fewer the labels, the more the pretraining matters" if gain(small, "finetune", "scratch")
-           > gain(large, "finetune", "scratch") else "here the gain does not shrink as labels grow")
-  probe_worse = [n for n in labels if err[n]["frozen_probe"] > err[n]["scratch"]]
+  n_train = d["train_images"]
+  published = anchors["test_error"] if anchors else {}
+  table = report.table(
+      ["labels N"] + [f"{arm} (measured)" for arm in ARMS] + [f"{a} (published)" for a in published],
+      [[n] + [report.pm({a: err[n][a], a + "_std": m["test_error_std"][n][a]}, a, digits=4) for a in ARMS]
+       + [row.get(n) for row in published.values()] for n in labels])
+
+  def best_vs_m1m2(n):
+    best = m["best_arm"][n]
+    if m["best_minus_m1m2_points"][n] is None:
+      return f"N={n}: {best} {err[n][best]:.2f}% (no published M1+M2 figure for this N and data set)"
+    return (f"N={n}: {best} {err[n][best]:.2f}% vs M1+M2 {published['M1+M2'][n]}% "
+            f"({m['best_minus_m1m2_points'][n]:+.2f} points)")
+
+  missed = [n for n in labels if not m["finetune_beats_scratch"][n]]
+  target = ("**met**: finetune has a lower mean test error than scratch at every N" if not missed else
+            "**missed** at N = " + ", ".join(missed) + " (" + "; ".join(
+                f"N={n}: finetune {err[n]['finetune']:.2f}% vs scratch {err[n]['scratch']:.2f}%" for n in missed) + ")")
+  hidden = "-".join(map(str, cfg["hidden"]))
+  arch = (f"conv encoder {tuple(cfg['conv_features'])} → {cfg['latent']}" if cfg["encoder"] == "conv"
+          else f"MLP encoder {m['pixel_dim']}-{hidden}-{cfg['latent']}")
+  published_note = (f"The published columns are {anchors['source']} (their protocol: {anchors['train_images']} training "
+                    f"images, the rest unlabeled; ours: {n_train}); they are not measured here." if anchors else
+                    f"The published anchors (Kingma et al. 2014) are MNIST numbers and are not shown for {d['name']}.")
+  trend = ("the fewer the labels, the more the pretraining matters" if m["finetune_gain_larger_with_fewest_labels"]
+           else "here the gain does not shrink as labels grow")
+  probe_worse = m["frozen_probe_worse_than_scratch"]
   probe_verdict = (f"worse than scratch at N = {', '.join(probe_worse)}: the reconstruction code alone is not "
                    "linearly separable enough, fine-tuning is needed" if probe_worse
                    else "better than scratch at every N")
-  gaps = [d for d in m["best_minus_m1m2_points"].values() if d is not None]
-  m1m2_verdict = (f"not compared: the published anchors are MNIST numbers and this run is {cfg['dataset']}"
-                  if cfg["dataset"] != "mnist" else "not compared (no published N here)" if not gaps else
-                  f"ahead of our best arm by {min(gaps):.2f} to {max(gaps):.2f} points" if min(gaps) > 0 else
-                  f"not ahead of our best arm at every N (best arm minus M1+M2: {min(gaps):+.2f} to {max(gaps):+.2f} points)")
-  body = f"""
-**Setup.** {cfg['dataset']}, {n_train} training images (all used, unlabeled, to pretrain), {n_test} test images.
-Classifier for every arm: {arch} (linear code) + linear head. Pretraining: denoising autoencoder
+  gaps = m["best_minus_m1m2_range"]
+  m1m2_verdict = (f"not compared: the published anchors are MNIST numbers and this run is {d['name']}" if not anchors
+                  else "not compared (no published N here)" if gaps is None
+                  else f"ahead of our best arm by {gaps[0]:.2f} to {gaps[1]:.2f} points" if gaps[0] > 0
+                  else f"not ahead of our best arm at every N (best arm minus M1+M2: {gaps[0]:+.2f} to {gaps[1]:+.2f} points)")
+  per_n = lambda fmt: ", ".join(f"N={n}: {fmt(n)}" for n in labels)
+  four = lambda n: " / ".join(f"{err[n][a]:.2f}" for a in ARMS)
+  start = ("the frozen probe (pretrained encoder + its trained head)" if cfg["finetune_from_probe"]
+           else "the pretrained encoder and a random head")
+  return f"""
+**Short answer.** Pretrain an autoencoder on all {n_train} images without their labels, put a classifier head on its
+encoder, fine-tune the whole network on the labelled few, and keep using the unlabeled images while fine-tuning
+(pseudo-label consistency). On {d['what']} ({d['name']}) with N={small} labels, the test error here is
+{err[small]['scratch']:.2f}% trained from scratch, {err[small]['finetune']:.2f}% fine-tuned from the pretrained
+encoder, and {err[small]['finetune_consistency']:.2f}% when fine-tuning also uses the unlabeled images.
+
+**Setup.** {d['name']} ({d['what']}), {n_train} training images (all used, unlabeled, to pretrain), {d['test_images']}
+test images. Classifier for every arm: {arch} (linear code) + linear head. Pretraining: denoising autoencoder
 (Gaussian noise σ={cfg['pretrain_noise']}, masking noise {cfg['pretrain_dropout']}, {cfg['pretrain_loss'].upper()} loss;
-test reconstruction MSE {m['pretrain_recon_mse_test']:.4f}),
+test reconstruction MSE {report.num(m['pretrain_recon_mse_test'])}),
 {cfg['pretrain_steps']} Adam steps, batch {cfg['batch_size']}, lr {cfg['lr']}; trained once per seed and reused
 for all N and arms. scratch / finetune: {cfg['clf_steps']} Adam steps (lr {cfg['lr']}, batch min({cfg['batch_size']}, N));
-frozen_probe: the same steps on the head only (lr {cfg['probe_lr']}); finetune starts from
-{'the frozen probe (pretrained encoder + its trained head)' if cfg['finetune_from_probe'] else 'the pretrained encoder and a random head'};
+frozen_probe: the same steps on the head only (lr {cfg['probe_lr']}); finetune starts from {start};
 finetune_consistency: the fine-tuned network,
 then {cfg['consistency_steps']} steps of labelled cross-entropy plus pseudo-label consistency on the unlabeled rest
 (threshold {cfg['threshold']}, weight {cfg['unlabeled_weight']}; strong view = shift ≤{cfg['max_shift']} px, noise
@@ -209,23 +232,22 @@ stopping, no validation set. Labelled subsets balanced, drawn by seed. Test erro
 ![test error vs N](test_error.png)
 
 Fraction of unlabeled images confident enough to be used at the end of consistency training:
-{', '.join(f"N={n}: {m['confident_fraction'][n]:.2f}" for n in labels)}.
+{per_n(lambda n: f"{m['confident_fraction'][n]:.2f}")}.
 
 **Target (finetune beats scratch at every N)**: {target}.
-Gains over scratch (points of test error, positive = lower error than scratch): finetune {', '.join(f"N={n}: {gain(n, 'finetune', 'scratch'):+.2f}" for n in labels)};
-frozen_probe {', '.join(f"N={n}: {gain(n, 'frozen_probe', 'scratch'):+.2f}" for n in labels)}.
+Gains over scratch (points of test error, positive = lower error than scratch):
+finetune {per_n(lambda n: f"{gain[n]['finetune']:+.2f}")};
+frozen_probe {per_n(lambda n: f"{gain[n]['frozen_probe']:+.2f}")}.
 
-**Distance of the best arm to M1+M2** (published): {distance}.
+**Distance of the best arm to M1+M2** (published): {'; '.join(best_vs_m1m2(n) for n in labels)}.
 
 **How autoencoders help, from these numbers.** An autoencoder learns from the images alone, so all
 {n_train} training images shape the encoder, not only the N labelled ones. With N={small} labels, training
 the classifier from scratch gives {err[small]['scratch']:.2f}% error; a linear head on the frozen pretrained
 encoder gives {err[small]['frozen_probe']:.2f}%, fine-tuning the pretrained encoder {err[small]['finetune']:.2f}%,
 and continuing on the unlabeled images with pseudo-label consistency {err[small]['finetune_consistency']:.2f}%.
-At N={large} the same four read {err[large]['scratch']:.2f} / {err[large]['frozen_probe']:.2f} /
-{err[large]['finetune']:.2f} / {err[large]['finetune_consistency']:.2f}%. Fine-tuning gains
-{gain(small, 'finetune', 'scratch'):+.2f} points at N={small} and {gain(large, 'finetune', 'scratch'):+.2f} at N={large};
-{trend}.
+At N={large} the same four read {four(large)}%. Fine-tuning gains {gain[small]['finetune']:+.2f} points at N={small}
+and {gain[large]['finetune']:+.2f} at N={large}; {trend}.
 
 **How to proceed.** (1) Train an autoencoder on all images, labelled or not, with an objective it
 cannot meet by copying (here a denoising one). (2) Put a classifier head on its encoder; a frozen probe
@@ -233,7 +255,7 @@ is the cheap check that the codes carry the classes (here it is {probe_verdict})
 (3) Fine-tune the whole network on the labelled set, with a fixed budget (few labels leave no honest
 validation set). (4) Keep using the unlabeled data while fine-tuning: confident predictions on clean
 images as targets for perturbed copies (this arm also sees shifted labelled images, which the
-others do not; its gain is that of the unlabeled term and the augmentation together). Best arm per N: {', '.join(f"N={n}: {m['best_arm'][n]}" for n in labels)}.
+others do not; its gain is that of the unlabeled term and the augmentation together). Best arm per N:
+{per_n(lambda n: m['best_arm'][n])}.
 Kingma et al.'s M1+M2 (a VAE's latent feeding a label-conditional VAE) is {m1m2_verdict}.
 """
-  report.write_answer(out, QUESTION, body)
