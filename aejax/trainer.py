@@ -4,7 +4,8 @@ Every experiment trains through `fit`, most often by way of a recipe in aejax.re
 (a pure function, built in aejax.train) differs. A `session`
 (entered by aejax.experiment for each experiment) sets, for every run inside it, the parallel
 mode and where each run checkpoints: `ROOT/runs/<run name>/`, so a rerun of the same experiment
-restores finished runs and continues an interrupted one from its last checkpoint.
+restores finished runs and continues an interrupted one from its last checkpoint. Each run also
+writes TensorBoard events to `ROOT/tb/<run name>/` (`tensorboard --logdir ROOT`).
 """
 
 import collections
@@ -12,6 +13,7 @@ import contextlib
 import contextvars
 import json
 import math
+import numbers
 import pathlib
 import re
 import signal
@@ -82,9 +84,9 @@ class Session:
 
   mode: "auto" (mesh over all devices when there are several, else jit), "jit", "pmap" or "mesh".
   root: if set, run NAME checkpoints to root/runs/NAME (its final state always; every
-    `checkpoint_every` steps as well when > 0) and logs root/runs/NAME/metrics.jsonl; a run whose
-    directory holds checkpoints resumes from the latest. Names repeat-proof: the k-th run with
-    the same name gets the suffix "~k".
+    `checkpoint_every` steps as well when > 0), logs root/runs/NAME/metrics.jsonl and writes
+    TensorBoard events to root/tb/NAME; a run whose directory holds checkpoints resumes from the
+    latest. Names repeat-proof: the k-th run with the same name gets the suffix "~k".
   """
 
   def __init__(self, mode: str = "auto", root=None, checkpoint_every: int = 0):
@@ -142,7 +144,7 @@ def _sigterm_flag():
 def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str | None = None,
         workdir=None, checkpoint_every: int | None = None, keep: int = 2, log_every: int = 100,
         desc: str = "train", eval_fn: Callable | None = None, progress: bool = True,
-        steps_per_dispatch: int | None = None):
+        steps_per_dispatch: int | None = None, tb_dir=None):
   """Run `step_fn` until `state.step == num_steps`; returns (state, history).
 
   step_fn: a pure step from aejax.train (not yet jitted); `fit` compiles it for `mode` (default:
@@ -151,7 +153,16 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
     workdir/checkpoints and are resumed from the latest, and the logged metrics go to
     workdir/metrics.jsonl; a resumed run's history is read back from it, so it equals an
     uninterrupted run's (timings aside).
-  eval_fn(state) -> dict is called at each log point (host side, on a single-device copy).
+  eval_fn(state) -> dict is called at each log point (host side, on a single-device copy); its
+    entries join the logged row. Its optional key "images" stays out of the history and
+    metrics.jsonl: it is drawn as one image grid in TensorBoard at that step. "images" is an array [N, H, W, C] (C = 1, 3 or 4; [N, H, W]
+    is read as C = 1) of floats in [0, 1] (clipped) or uint8 in [0, 255], tag "images"; or a dict
+    {name: such an array}, one grid per name, tag "images/<name>".
+  tb_dir: if set (default: root/tb/<run name> when the run's workdir is the session's), process
+    0 writes TensorBoard events there: every number of each logged row as a scalar at its step, and
+    eval_fn's image grids. A resumed run adds a new event file that purges the steps after its
+    checkpoint, so TensorBoard shows each step once, as the history does. Outside a session,
+    nothing is written unless tb_dir is given.
   SIGTERM saves a checkpoint and exits with status 143. A NaN/inf metric raises
   NonFiniteLossError without saving, so the last good checkpoint stays the latest.
   steps_per_dispatch: on one device (jit), run up to this many steps in one lax.scan call
@@ -163,7 +174,12 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
   placed = getattr(data, "mode", None)  # DeviceData knows its mode; any object with .batch(step) will do
   mode = (placed or sess.mode) if mode is None else parallel.resolve_mode(mode)
   checkpoint_every = sess.checkpoint_every if checkpoint_every is None else checkpoint_every
-  workdir = sess.workdir(desc) if workdir is None else pathlib.Path(workdir)
+  if workdir is None:
+    workdir = sess.workdir(desc)
+    if tb_dir is None and workdir is not None:
+      tb_dir = sess.root / "tb" / workdir.name
+  else:
+    workdir = pathlib.Path(workdir)
   if placed is not None and mode != placed:
     raise ValueError(f"{desc}: the data were placed for parallel mode {data.mode!r}, the run is {mode!r}")
   ckpt = Checkpointer(workdir / "checkpoints", keep) if workdir else None
@@ -183,6 +199,7 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
   state = parallel.put_state(state, mode)
   log_path = workdir / "metrics.jsonl" if workdir else None
   history = _history(log_path, start)
+  board = _Board(tb_dir, start) if tb_dir is not None and jax.process_index() == 0 else None
   pending, last_good = [], start
   flag, previous_handler = _sigterm_flag()
   bar = tqdm(total=num_steps, initial=start, desc=desc, disable=None if progress else True, leave=False,
@@ -218,13 +235,18 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
               f"{desc}: {', '.join(bad)} became non-finite at step {done}{where}. "
               "Lower the learning rate (--set lr=...) or check the data.")
         record.update(step=done, seconds=round(time.perf_counter() - t0, 3))
+        images = None
         if eval_fn is not None and at_log:
-          record.update(eval_fn(parallel.get_state(state, mode)))
+          evaluated = dict(eval_fn(parallel.get_state(state, mode)))
+          images = evaluated.pop("images", None)
+          record.update(evaluated)
         history.append(record)
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k in ("loss", "d_loss", "g_loss")})
         if log_path is not None and jax.process_index() == 0:
           with open(log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
+        if board is not None:
+          board.write(record, images)
         if ckpt is not None and (at_ckpt or flag["set"]):
           ckpt.save(done, parallel.get_state(state, mode))
           last_good = done
@@ -233,6 +255,8 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
       bar.update(count)
   finally:
     bar.close()
+    if board is not None:
+      board.close()
     if previous_handler is not None:
       signal.signal(signal.SIGTERM, previous_handler)
   state = parallel.get_state(state, mode)
@@ -241,6 +265,72 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
       ckpt.save(num_steps, state)
     ckpt.close()
   return state, history
+
+
+class _Board:
+  """TensorBoard events of one run: each logged row's numbers as scalars, eval_fn's images as grids.
+
+  Only this call's rows are written (a resumed run's restored history is in earlier files), and the
+  writer opens at the first of them, so a restored finished run adds no file. The file starts with a
+  purge at step start + 1, which hides the steps an interrupted run logged after its last checkpoint
+  and this run logs again.
+  """
+
+  def __init__(self, logdir, start: int):
+    self.logdir, self.start, self.writer = pathlib.Path(logdir), start, None
+
+  def write(self, record: dict, images=None):
+    if self.writer is None:
+      self.writer = _summary_writer()(
+          str(self.logdir), purge_step=self.start + 1, flush_secs=10,
+          filename_suffix=f".from{self.start:010d}")  # two files in the same second get distinct, ordered names
+    step = record["step"]
+    for k, v in record.items():
+      if k != "step" and isinstance(v, numbers.Real):
+        self.writer.add_scalar(k, v, step)
+    if images is not None:
+      for tag, grid in _image_grids(images).items():
+        self.writer.add_image(tag, grid, step, dataformats="HWC")
+
+  def close(self):
+    if self.writer is not None:
+      self.writer.close()  # flushes what the writer's thread still holds
+
+
+def _summary_writer():
+  """tensorboardX's SummaryWriter, imported without torch: tensorboardX imports torch whenever it is
+  installed (seconds), only to accept torch tensors, and aejax passes numpy arrays."""
+  if "torch" in sys.modules or "tensorboardX" in sys.modules:
+    from tensorboardX import SummaryWriter
+    return SummaryWriter
+  sys.modules["torch"] = None  # makes `import torch` raise ImportError, which tensorboardX handles
+  try:
+    from tensorboardX import SummaryWriter
+  finally:
+    del sys.modules["torch"]
+  return SummaryWriter
+
+
+def _image_grids(images) -> dict:
+  """eval_fn's "images" as {tag: grid [H, W, C] uint8}: an array gives tag "images", a dict "images/<name>"."""
+  named = images if isinstance(images, dict) else {None: images}
+  return {"images" if k is None else f"images/{k}": _grid(v) for k, v in named.items()}
+
+
+def _grid(images) -> np.ndarray:
+  """[N, H, W, C] (or [N, H, W]) floats in [0, 1] or uint8 -> one near-square grid [rows*H, cols*W, C] uint8."""
+  a = np.asarray(images)
+  if a.ndim == 3:
+    a = a[..., None]
+  if a.ndim != 4 or a.shape[-1] not in (1, 3, 4) or not len(a):
+    raise ValueError(f"images must be [N, H, W, C] with C in 1, 3, 4 (or [N, H, W]); got shape {a.shape}")
+  if a.dtype != np.uint8:
+    a = np.round(np.clip(a.astype(np.float32), 0.0, 1.0) * 255).astype(np.uint8)
+  n, h, w, c = a.shape
+  cols = math.ceil(math.sqrt(n))
+  rows = math.ceil(n / cols)
+  a = np.concatenate([a, np.zeros((rows * cols - n, h, w, c), np.uint8)])
+  return a.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
 
 
 def _history(log_path, start: int) -> list[dict]:
