@@ -357,8 +357,8 @@ def grid_modes(side: int = 5, spacing: float = 2.0) -> np.ndarray:
   return np.stack(np.meshgrid(c, c), -1).reshape(-1, 2).astype(np.float32)
 
 
-# The VEEGAN protocol: ring of 8 (radius 2, std 0.02), grid of 25 (spacing 2, std 0.05).
-MIXTURES = {"ring": (ring_modes, 0.02), "grid": (grid_modes, 0.05)}
+# PacGAN's configs of the VEEGAN mixtures: ring of 8 (radius 1, std 0.01), grid of 25 (spacing 2, std 0.05).
+MIXTURES = {"ring": (lambda: ring_modes(8, 1.0), 0.01), "grid": (grid_modes, 0.05)}
 
 
 def mixture(kind: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:

@@ -244,13 +244,17 @@ def cross_entropy(apply_fn: Callable, augment_noise: float = 0.0):
 
 @by_value(parts=2)
 def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditional: bool = False,
-                      pack: int = 1, image_output: bool = True):
+                      pack: int = 1, image_output: bool = True, unroll: int = 0, unroll_lr: float = 1e-2):
   """Standard GAN losses (Goodfellow et al.), non-saturating generator loss.
 
   Returns (d_loss_fn, g_loss_fn) with signatures
     d_loss_fn(d_params, g_params, batch, rng) and g_loss_fn(g_params, d_params, batch, rng).
   `pack` > 1 is PacGAN: the discriminator judges `pack` samples concatenated together.
   image_output: generator outputs logits to squash with a sigmoid (images); False for 2-D points.
+  unroll > 0 is the Unrolled GAN (Metz et al. 2017): the generator is scored by the discriminator
+  after `unroll` gradient steps of size unroll_lr on its loss against the current
+  generator, differentiated through those steps, so it is pushed towards moves the discriminator
+  cannot simply answer by following it to the next mode.
   """
 
   def fake(g_params, batch, rng):
@@ -284,11 +288,24 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
     return loss, {"d_loss": loss, "d_real": jax.nn.sigmoid(real).mean(),
                   "d_fake": jax.nn.sigmoid(fake_logits).mean()}
 
-  def g_loss_fn(g_params, d_params, batch, rng):
+  def g_loss_fn(g_params, d_params, batch, rng, unroll_lr=unroll_lr):
+    if unroll:
+      def d_step(d, key):
+        grads = jax.grad(lambda d: d_loss_unrolled(d, g_params, batch, key))(d)
+        return jax.tree.map(lambda p, g: p - unroll_lr * g, d, grads), None
+      d_params, _ = jax.lax.scan(d_step, d_params, jax.random.split(jax.random.fold_in(rng, 1), unroll))
     x_fake, labels = fake(g_params, batch, rng)
     logits = d_logits(d_params, x_fake, labels)
     loss = optax.sigmoid_binary_cross_entropy(logits, jnp.ones_like(logits)).mean()
     return loss, {"g_loss": loss}
+
+  def d_loss_unrolled(d_params, g_params, batch, rng):
+    """The discriminator's loss with the gradient flowing into the generator (for unrolling)."""
+    x_fake, labels = fake(g_params, batch, rng)
+    real = d_logits(d_params, to_float(batch["image"]), labels)
+    fake_logits = d_logits(d_params, x_fake, labels)
+    return (optax.sigmoid_binary_cross_entropy(real, jnp.ones_like(real)).mean()
+            + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
 
   return d_loss_fn, g_loss_fn
 

@@ -111,13 +111,14 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
 
 def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr,
               seed: int, beta1: float = 0.5, decay_steps: int = 0, alpha: float = 1.0, labels=None,
-              d_steps: int = 1, pack: int = 1,
+              d_steps: int = 1, pack: int = 1, unroll: int = 0, unroll_lr: float = 1e-2,
               image_output: bool = True, loss_fns: tuple | None = None, mode: str | None = None,
-              desc: str = "gan", log_every: int = 200, eval_fn: Callable | None = None):
+              desc: str = "gan", log_every: int = 200, eval_fn: Callable | None = None,
+              steps_per_dispatch: int | None = None):
   """Initialise a generator and discriminator from `seed` and train them as a GAN on `images`.
 
   images: uint8 NHWC images (or float points [N, D] with image_output=False). With `labels` the
-  pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`) unless `loss_fns` =
+  pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`, Unrolled GAN `unroll`) unless `loss_fns` =
   (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both, cosine-decayed over decay_steps to
   alpha * lr when decay_steps > 0, all traced (lr may also be an optax schedule, compiled per
   schedule object); the step is train.make_gan_step, one compile per
@@ -137,10 +138,13 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
   if pack > 1:  # the loss packs points side by side and images along channels
     x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * pack) if x0.ndim == 4 else (1, x0.size * pack), jnp.float32)
   d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
-  if mode == "pmap" and "axis_name" in getattr(discriminator, "__dataclass_fields__", {}):
-    discriminator = discriminator.clone(axis_name=parallel.AXIS)  # batch statistics over all devices
+  if mode == "pmap":  # batch statistics (batch norm, minibatch std) over all devices
+    generator, discriminator = (m.clone(axis_name=parallel.AXIS) if "axis_name" in getattr(m, "__dataclass_fields__", {})
+                                else m for m in (generator, discriminator))
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent, conditional=conditional,
-                                             pack=pack, image_output=image_output)
+                                             pack=pack, image_output=image_output, unroll=unroll,
+                                             unroll_lr=unroll_lr)
   state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha)
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
-  return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)
+  return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn,
+             steps_per_dispatch=steps_per_dispatch)

@@ -27,16 +27,19 @@ ANCHORS_2D = {"GAN": (1, 99.3, 3.3, 0.5), "ALI": (2.8, 0.13, 15.8, 1.6), "Unroll
               "VEEGAN": (8.0, 52.9, 24.6, 40)}
 ANCHORS_STACKED = {"DCGAN": (99, 3.40), "ALI": (16, 5.40), "Unrolled GAN": (48.7, 4.32), "VEEGAN": (150, 2.95),
                    "PacDCGAN2": (1000, 0.06)}
-# 2-D methods: name -> (PacGAN packing, minibatch-std discriminator)
-METHODS_2D = {"gan": (1, False), "pacgan2": (2, False), "minibatch_std": (1, True)}
+# 2-D methods: name -> (PacGAN packing, Unrolled-GAN steps)
+METHODS_2D = {"gan": (1, 0), "pacgan2": (2, 0), "unrolled": (1, 5)}
 METHODS_STACKED = {"dcgan": (1, False), "pacdcgan2": (2, False), "dcgan_minibatch_std": (1, True)}
 
 
 def config(profile: str) -> dict:
   cfg = {"dataset": "mnist", "seeds": 3,
-         # 2-D mixtures: MLP G and D (2 x 128), Adam with cosine decay, 2500 samples evaluated
-         "mix_latent": 16, "mix_steps": 4000, "mix_batch": 256, "mix_lr": 2e-3, "mix_beta1": 0.5,
-         "mix_train_points": 50000, "mix_eval_samples": 2500,
+         # 2-D mixtures, PacGAN's architecture (G 2 -> 4 x mix_g_width ReLU + batch norm -> 2; D three
+         # maxout layers of mix_d_width units, 5 pieces; weights N(0, 0.02)) at a CPU budget: narrower
+         # layers, larger batches and a cosine-decayed Adam instead of their 400k steps at lr 1e-4
+         "mix_latent": 2, "mix_g_width": 256, "mix_d_width": 128, "mix_steps": 2500, "mix_batch": 500,
+         "mix_lr": 2e-3, "mix_beta1": 0.5, "mix_unroll_lr": 1e-2,
+         "mix_train_points": 100000, "mix_eval_samples": 2500,
          # Stacked MNIST: DCGAN with 3 channels
          "stacked_seeds": 1, "stacked_train": 50000, "stacked_latent": 64, "stacked_base": 16,
          "stacked_steps": 1200, "stacked_batch": 64, "stacked_lr": 2e-4, "stacked_eval_samples": 10000,
@@ -45,12 +48,14 @@ def config(profile: str) -> dict:
          "sweep_lr": (2e-4, 2e-3, 1e-2), "sweep_beta1": (0.5, 0.9), "sweep_steps": 500, "sweep_base": 16,
          "sweep_latent": 64, "sweep_batch": 64, "sweep_evals": 5, "sweep_fd_samples": 1000}
   if profile == "smoke":
-    cfg.update(seeds=1, mix_steps=40, mix_batch=64, mix_train_points=2000, mix_eval_samples=500,
+    cfg.update(seeds=1, mix_g_width=32, mix_d_width=16, mix_steps=40, mix_batch=64, mix_train_points=2000, mix_eval_samples=500,
                stacked_train=1000, stacked_base=8, stacked_steps=10, stacked_eval_samples=200, classifier_steps=20,
                sweep_lr=(2e-4, 1e-2), sweep_beta1=(0.5,), sweep_steps=10, sweep_base=8, sweep_evals=2,
                sweep_fd_samples=200)
   elif profile == "paper":
-    cfg.update(mix_steps=25000, stacked_seeds=3, stacked_train=60000, stacked_base=64, stacked_steps=20000,
+    # their schedule: full widths, batch 100, Adam 1e-4 with beta1 0.8, 400 epochs of 100k points, 10 trials
+    cfg.update(seeds=10, mix_g_width=400, mix_d_width=200, mix_steps=400_000, mix_batch=100, mix_lr=1e-4,
+               mix_beta1=0.8, stacked_seeds=3, stacked_train=60000, stacked_base=64, stacked_steps=20000,
                stacked_eval_samples=26000, sweep_steps=5000, sweep_base=64, sweep_fd_samples=10000,
                sweep_evals=10)
   return cfg
@@ -62,13 +67,15 @@ def check(cfg):
 
 
 # ---------------------------------------------------------------- mode collapse on 2-D mixtures
-def mixture_gan(method):
-  """(generator, discriminator, pack) of a 2-D method."""
-  pack, batch_std = METHODS_2D[method]
-  return gan.MLPGenerator(), gan.MLPDiscriminator(batch_std=batch_std), pack
+def mixture_gan(method, cfg):
+  """(generator, discriminator, pack, unroll) of a 2-D method: PacGAN's architecture at cfg's widths."""
+  pack, unroll = METHODS_2D[method]
+  g = gan.MLPGenerator(hidden=(cfg["mix_g_width"],) * 4, batch_norm=True, init_std=0.02)
+  d = gan.MLPDiscriminator(hidden=(cfg["mix_d_width"],) * 3, maxout=5, init_std=0.02)
+  return g, d, pack, unroll
 
 
-def train_mixture_gan(kind, method, seed, cfg, g, d, pack):
+def train_mixture_gan(kind, method, seed, cfg, g, d, pack, unroll):
   """Train one GAN on the mixture; returns (final metrics, samples, history with modes over training)."""
   points, centers, std = data.mixture(kind, cfg["mix_train_points"], seed)
   sample = lambda params, n, s: gan.generate(g.apply, params, n, cfg["mix_latent"], s, image_output=False)
@@ -82,7 +89,7 @@ def train_mixture_gan(kind, method, seed, cfg, g, d, pack):
   state, history = recipes.train_gan(g, d, points, latent=cfg["mix_latent"], steps=cfg["mix_steps"],
                                      batch_size=cfg["mix_batch"], lr=cfg["mix_lr"], beta1=cfg["mix_beta1"], seed=seed,
                                      decay_steps=cfg["mix_steps"], alpha=0.01,
-                                     pack=pack, image_output=False, desc=f"q8 {kind} {method} s{seed}",
+                                     pack=pack, unroll=unroll, unroll_lr=cfg["mix_unroll_lr"], image_output=False, desc=f"q8 {kind} {method} s{seed}",
                                      log_every=cfg["mix_steps"] // 8, eval_fn=eval_fn)
   x = sample(state.g.params, cfg["mix_eval_samples"], 20_000 + seed)  # fresh samples for the reported numbers
   m = modes.mixture_modes(x, centers, std)
@@ -94,7 +101,7 @@ def train_mixture_gan(kind, method, seed, cfg, g, d, pack):
 def mixtures(cfg, out):
   results, curves = {}, {}
   # one model pair per method: every kind and seed reuses one compiled step (the cosine decay is traced)
-  models = {method: mixture_gan(method) for method in METHODS_2D}
+  models = {method: mixture_gan(method, cfg) for method in METHODS_2D}
   for kind in ("ring", "grid"):
     results[kind], panels = {}, {}
     _, centers, _ = data.mixture(kind, 1, 0)

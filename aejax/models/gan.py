@@ -31,53 +31,102 @@ def _with_label(h, labels, num_classes):
   return jnp.concatenate([h, jax.nn.one_hot(labels, num_classes, dtype=h.dtype)], axis=-1)
 
 
+class BatchNorm(nn.Module):
+  """Batch normalisation with the batch's own statistics, in training and sampling alike (no
+  running averages, so no mutable state): a generator sampled in batches of hundreds sees
+  statistics as close to its population's as the running averages would be.
+  axis_name: under pmap, the statistics are taken over the global batch (all devices)."""
+  axis_name: str | None = None
+  epsilon: float = 1e-5
+
+  @nn.compact
+  def __call__(self, h):
+    across = (lambda v: jax.lax.pmean(v, self.axis_name)) if self.axis_name is not None else (lambda v: v)
+    axes = tuple(range(h.ndim - 1))  # every axis but the features: batch (and positions, for images)
+    mean = across(h.mean(axes))
+    var = across(((h - mean) ** 2).mean(axes))
+    scale = self.param("scale", nn.initializers.ones, (h.shape[-1],))
+    bias = self.param("bias", nn.initializers.zeros, (h.shape[-1],))
+    return (h - mean) * jax.lax.rsqrt(var + self.epsilon) * scale + bias
+
+
 class MLPGenerator(nn.Module):
-  """z [B, latent] -> x [B, out_dim]."""
+  """z [B, latent] -> x [B, out_dim].
+
+  batch_norm: each hidden layer is Dense (no bias) -> BatchNorm -> ReLU, as PacGAN's 2-D generator.
+  init_std: weights drawn from N(0, init_std) (PacGAN: 0.02); 0 keeps Flax's default (LeCun normal).
+  """
   out_dim: int = 2
   hidden: Sequence[int] = (128, 128)
   num_classes: int = 0
+  batch_norm: bool = False
+  init_std: float = 0.0
+  axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
 
   @nn.compact
   def __call__(self, z, labels=None):
+    init = nn.initializers.normal(self.init_std) if self.init_std else nn.linear.default_kernel_init
     h = _with_label(z, labels, self.num_classes)
     for width in self.hidden:
-      h = nn.relu(nn.Dense(width)(h))
-    return nn.Dense(self.out_dim)(h)
+      h = nn.Dense(width, use_bias=not self.batch_norm, kernel_init=init)(h)
+      if self.batch_norm:
+        h = BatchNorm(self.axis_name)(h)
+      h = nn.relu(h)
+    return nn.Dense(self.out_dim, kernel_init=init)(h)
 
 
 class MLPDiscriminator(nn.Module):
   """x [B, in_dim * pack] -> logits [B]. PacGAN packing is done by the loss, which reshapes.
 
+  maxout > 1: each hidden layer is a maxout layer of that many pieces (PacGAN's 2-D discriminator:
+  three layers of 200 units, 5 pieces); otherwise Dense + leaky ReLU.
   batch_std: append the minibatch-std feature after the first hidden layer (see minibatch_std).
+  init_std: as MLPGenerator.
   """
   hidden: Sequence[int] = (128, 128)
   num_classes: int = 0
   batch_std: bool = False
+  maxout: int = 1
+  init_std: float = 0.0
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
 
   @nn.compact
   def __call__(self, x, labels=None):
+    init = nn.initializers.normal(self.init_std) if self.init_std else nn.linear.default_kernel_init
     h = _with_label(x.reshape((x.shape[0], -1)), labels, self.num_classes)
     for i, width in enumerate(self.hidden):
-      h = nn.leaky_relu(nn.Dense(width)(h), 0.2)
+      if self.maxout > 1:
+        h = nn.Dense(width * self.maxout, kernel_init=init)(h).reshape((h.shape[0], width, self.maxout)).max(-1)
+      else:
+        h = nn.leaky_relu(nn.Dense(width, kernel_init=init)(h), 0.2)
       if self.batch_std and i == 0:
         h = minibatch_std(h, self.axis_name)
-    return nn.Dense(1)(h)[:, 0]
+    return nn.Dense(1, kernel_init=init)(h)[:, 0]
 
 
 class DCGANGenerator(nn.Module):
-  """z [B, latent] -> logits [B, 28, 28, C] (apply sigmoid for pixels)."""
+  """z [B, latent] -> logits [B, 28, 28, C] (apply sigmoid for pixels).
+
+  batch_norm: BatchNorm (batch statistics) after the hidden layers, as Radford et al.'s DCGAN;
+  otherwise LayerNorm (each sample normalised on its own).
+  """
   channels: int = 1
   base: int = 64
   num_classes: int = 0
+  batch_norm: bool = False
+  axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
+
+  def _norm(self, h):
+    return BatchNorm(self.axis_name)(h) if self.batch_norm else nn.LayerNorm()(h)
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = True):
     h = _with_label(z, labels, self.num_classes)
     h = nn.Dense(7 * 7 * 2 * self.base)(h)
-    h = nn.relu(nn.LayerNorm()(h)).reshape((z.shape[0], 7, 7, 2 * self.base))
+    h = self._norm(h.reshape((z.shape[0], 7, 7, 2 * self.base))) if self.batch_norm else nn.LayerNorm()(h)
+    h = nn.relu(h).reshape((z.shape[0], 7, 7, 2 * self.base))
     h = nn.ConvTranspose(self.base, (4, 4), strides=(2, 2), padding="SAME")(h)
-    h = nn.relu(nn.LayerNorm()(h))
+    h = nn.relu(self._norm(h))
     return nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding="SAME")(h)
 
 
