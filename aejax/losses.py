@@ -310,6 +310,52 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
   return d_loss_fn, g_loss_fn
 
 
+@by_value(parts=2)
+def gan_semi_supervised(g_apply: Callable, d_apply: Callable, latent: int, unlabeled_weight: float = 1.0):
+  """Semi-supervised GAN with feature matching (Salimans et al. 2016, Section 5).
+
+  The discriminator is a K-class classifier, d_apply(params, x, noise_keys) -> (logits, features);
+  its "real" probability is Z / (Z + 1), Z = sum_k exp(logit_k). Its loss is the cross-entropy on
+  the labelled images plus unlabeled_weight times the GAN loss on unlabeled and generated images;
+  the generator matches the mean of the discriminator's last hidden features on unlabeled images.
+  The generator (g_apply(params, z) -> pixel logits [B, D]) is squashed by a sigmoid.
+  batch: "image" and "label" (the labelled set, tiled) and "unlabeled" images.
+  Returns (d_loss_fn, g_loss_fn) for train.make_gan_step.
+  """
+
+  def fake(g_params, batch, rng):
+    z = per_example(rng, _index(batch, batch["unlabeled"]), lambda k: jax.random.normal(k, (latent,)))
+    return jax.nn.sigmoid(g_apply(g_params, z))
+
+  def d_apply_noisy(d_params, x, rng, index):
+    return d_apply(d_params, x, example_keys(rng, index))
+
+  def d_loss_fn(d_params, g_params, batch, rng, unlabeled_weight=unlabeled_weight):
+    index = _index(batch, batch["unlabeled"])
+    k_fake, k_lab, k_unl, k_gen = jax.random.split(rng, 4)
+    x_fake = jax.lax.stop_gradient(fake(g_params, batch, k_fake))
+    logits_l, _ = d_apply_noisy(d_params, to_float(batch["image"]), k_lab, index)
+    logits_u, _ = d_apply_noisy(d_params, to_float(batch["unlabeled"]), k_unl, index)
+    logits_f, _ = d_apply_noisy(d_params, x_fake, k_gen, index)
+    supervised = optax.softmax_cross_entropy_with_integer_labels(logits_l, batch["label"]).mean()
+    lse_u, lse_f = jax.nn.logsumexp(logits_u, -1), jax.nn.logsumexp(logits_f, -1)
+    # -log D(x) = softplus(lse) - lse on unlabeled data; -log(1 - D(G(z))) = softplus(lse) on samples
+    unsupervised = (_softplus(lse_u) - lse_u).mean() + _softplus(lse_f).mean()
+    loss = supervised + unlabeled_weight * unsupervised
+    accuracy = (logits_l.argmax(-1) == batch["label"]).mean()
+    return loss, {"d_loss": loss, "supervised": supervised, "unsupervised": unsupervised, "train_acc": accuracy}
+
+  def g_loss_fn(g_params, d_params, batch, rng, unlabeled_weight=unlabeled_weight):
+    index = _index(batch, batch["unlabeled"])
+    k_fake, k_unl, k_gen = jax.random.split(rng, 3)
+    _, feats_u = d_apply_noisy(d_params, to_float(batch["unlabeled"]), k_unl, index)
+    _, feats_f = d_apply_noisy(d_params, fake(g_params, batch, k_fake), k_gen, index)
+    loss = jnp.mean((jax.lax.stop_gradient(feats_u.mean(0)) - feats_f.mean(0)) ** 2)
+    return loss, {"g_loss": loss}
+
+  return d_loss_fn, g_loss_fn
+
+
 def random_shift(x, rng, max_shift: int, index=None):
   """Translate each image [B, H, W, C] by up to `max_shift` pixels in each direction (zero fill)."""
   if max_shift <= 0:

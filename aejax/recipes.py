@@ -148,3 +148,27 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
   return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn,
              steps_per_dispatch=steps_per_dispatch)
+
+
+def train_semi_supervised_gan(generator, discriminator, images, labels, unlabeled, *, latent: int, steps: int,
+                              batch_size: int, lr, seed: int, beta1: float = 0.5, decay_steps: int = 0,
+                              alpha: float = 1.0, unlabeled_weight: float = 1.0, mode: str | None = None,
+                              desc: str = "ssl gan", log_every: int = 200, eval_fn: Callable | None = None):
+  """The semi-supervised GAN (losses.gan_semi_supervised): `discriminator` classifies the labelled
+  `images`/`labels` and tells `unlabeled` images from the generator's; the labelled set is tiled to
+  the unlabeled set's length, so one shuffled batch holds both. Returns (GANState, history); the
+  classifier is `discriminator.apply(state.d.params, x)[0]`."""
+  mode = resolve_mode(mode)
+  tile = np.arange(len(unlabeled)) % len(images)
+  data = DeviceData({"image": images[tile], "label": labels[tile], "unlabeled": unlabeled}, batch_size, seed, mode)
+  k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
+  g_params = init(generator, k_g, jnp.zeros((1, latent)))
+  d_params = init(discriminator, k_d, jnp.zeros((1, *np.shape(images)[1:]), jnp.float32))
+  if mode == "pmap" and "axis_name" in getattr(generator, "__dataclass_fields__", {}):
+    generator = generator.clone(axis_name=parallel.AXIS)  # batch statistics over all devices
+  fns = losses.gan_semi_supervised(generator.apply, discriminator.apply, latent)
+  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha)
+  state = state.replace(d=state.d.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}),
+                        g=state.g.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}))
+  step = make_gan_step(*fns, axis_name=parallel.axis_name(mode))
+  return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)

@@ -4,11 +4,13 @@
 """
 
 import functools
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from aejax.models import layers
 
 
 def minibatch_std(h, axis_name: str | None = None):
@@ -115,6 +117,7 @@ class DCGANGenerator(nn.Module):
   num_classes: int = 0
   batch_norm: bool = False
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
+  conv_transpose: Any = layers.ConvTranspose  # or nn.ConvTranspose: same params and function, slower on a CPU
 
   def _norm(self, h):
     return BatchNorm(self.axis_name)(h) if self.batch_norm else nn.LayerNorm()(h)
@@ -125,9 +128,9 @@ class DCGANGenerator(nn.Module):
     h = nn.Dense(7 * 7 * 2 * self.base)(h)
     h = self._norm(h.reshape((z.shape[0], 7, 7, 2 * self.base))) if self.batch_norm else nn.LayerNorm()(h)
     h = nn.relu(h).reshape((z.shape[0], 7, 7, 2 * self.base))
-    h = nn.ConvTranspose(self.base, (4, 4), strides=(2, 2), padding="SAME")(h)
+    h = self.conv_transpose(self.base, (4, 4), strides=(2, 2), padding="SAME")(h)
     h = nn.relu(self._norm(h))
-    return nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding="SAME")(h)
+    return self.conv_transpose(self.channels, (4, 4), strides=(2, 2), padding="SAME")(h)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -137,13 +140,14 @@ class DCGANDiscriminator(nn.Module):
   num_classes: int = 0
   batch_std: bool = False
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
+  conv: Any = nn.Conv
 
   @nn.compact
   def __call__(self, x, labels=None):
-    h = nn.leaky_relu(nn.Conv(self.base, (4, 4), strides=(2, 2), padding="SAME")(2 * x - 1), 0.2)
+    h = nn.leaky_relu(self.conv(self.base, (4, 4), strides=(2, 2), padding="SAME")(2 * x - 1), 0.2)
     if self.batch_std:
       h = minibatch_std(h, self.axis_name)
-    h = nn.leaky_relu(nn.Conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
+    h = nn.leaky_relu(self.conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
     h = h.reshape((x.shape[0], -1))
     logits = nn.Dense(1)(h)[:, 0]
     if self.num_classes:
@@ -177,3 +181,29 @@ def generate(g_apply, g_params, n: int, latent: int, seed: int, labels=None, ima
   outs = [np.asarray(sample(g_params, z[i:i + batch_size], y[i:i + batch_size]))
           for i in range(0, len(z), batch_size)]
   return np.concatenate(outs)[:n]
+
+
+class SemiSupervisedDiscriminator(nn.Module):
+  """Salimans et al. (2016)'s permutation-invariant MNIST discriminator, a K-class classifier.
+
+  x [B, ...] in [0, 1] -> (class logits [B, K], last hidden features [B, F]). The GAN's "real"
+  probability is Z / (Z + 1) with Z = sum_k exp(logit_k) (losses.gan_semi_supervised).
+  noise_keys [B, 2] (per example) adds Gaussian noise to the input (input_noise) and to every
+  hidden layer (hidden_noise) while training; None (evaluation) adds none.
+  """
+  hidden: Sequence[int] = (1000, 500, 250, 250, 250)
+  num_classes: int = 10
+  input_noise: float = 0.3
+  hidden_noise: float = 0.5
+
+  @nn.compact
+  def __call__(self, x, noise_keys=None):
+    def noisy(h, std, i):
+      if noise_keys is None or not std:
+        return h
+      draw = lambda k: jax.random.normal(jax.random.fold_in(k, i), h.shape[1:], h.dtype)
+      return h + std * jax.vmap(draw)(noise_keys)
+    h = noisy(x.reshape((x.shape[0], -1)), self.input_noise, 0)
+    for i, width in enumerate(self.hidden):
+      h = noisy(nn.relu(nn.Dense(width)(h)), self.hidden_noise, i + 1)
+    return nn.Dense(self.num_classes)(h), h
