@@ -23,6 +23,12 @@ OTHER = {"mnist": "fashion_mnist", "fashion_mnist": "mnist"}
 
 # Published reference: Kingma et al. 2014, Table 1, test error (%) of a CNN on labelled examples only.
 CNN_ANCHOR = {100: 22.98, 1000: 6.45}
+CNN_ANCHOR_SOURCE = "Kingma et al. 2014, Table 1"
+# What the DCGAN on the main data set should reach in the space of aejax's classifier.
+TARGETS = {"classifier_score_min": 9.0, "fd_max": 10.0}
+# From this AUROC on, the discriminator counts as an out-of-distribution scorer here.
+OOD_AUROC_MIN = 0.9
+TB_SAMPLES = 16  # generated images drawn in TensorBoard at each log point
 
 
 def config(profile: str) -> dict:
@@ -67,9 +73,14 @@ def dcgan(cfg, name, seed=0):
   """Train the DCGAN on `name` and measure it against the floor fd(train, test)."""
   ds, clf = data.load(name), classifier.pretrained(name, steps=cfg["classifier_steps"])
   g, d = gan.DCGANGenerator(base=cfg["gan_base"]), gan.DCGANDiscriminator(base=cfg["gan_base"])
+
+  def eval_fn(state):  # TensorBoard only: the same latents at every log point
+    return {"images": gan.generate(g.apply, state.g.params, TB_SAMPLES, cfg["latent"], seed=seed + 2)}
+
   state, history = recipes.train_gan(g, d, ds.train_images, latent=cfg["latent"], steps=cfg["gan_steps"],
                                      batch_size=cfg["gan_batch"], lr=cfg["gan_lr"], beta1=cfg["gan_beta1"],
-                                     seed=seed, desc=f"dcgan {name}", log_every=max(1, cfg["gan_steps"] // 10))
+                                     seed=seed, desc=f"dcgan {name}", log_every=max(1, cfg["gan_steps"] // 10),
+                                     eval_fn=eval_fn)
   n = cfg["eval_samples"]
   samples = gan.generate(g.apply, state.g.params, n, cfg["latent"], seed=seed + 1)
   train_ref = ds.train_images[np.random.default_rng(seed).choice(len(ds.train_images), n, replace=False)]
@@ -170,62 +181,156 @@ def run(cfg: dict, out) -> dict:
                    row_titles=["original", "centre hidden", "DCGAN latent search", "mean-image fill"],
                    title=f"inpainting a {cfg['inpaint_hole']}x{cfg['inpaint_hole']} centre square")
 
-  metrics = {"dcgan": results, "augmentation": {"test_error": aug}, "inpainting": inp, "anomaly": anomaly}
-  write_answer(cfg, metrics, out)
-  return metrics
+  mnist = cfg["dataset"] == "mnist"  # the published few-label CNN numbers are MNIST numbers
+  return {"dcgan": results, "augmentation": {"test_error": aug}, "inpainting": inp, "anomaly": anomaly,
+          "findings": findings(cfg, results, aug, inp, anomaly),
+          "targets": TARGETS,
+          "anchors": {"source": CNN_ANCHOR_SOURCE,
+                      "cnn_labels_only_test_error_pct": {str(n): v for n, v in CNN_ANCHOR.items()}} if mnist else {},
+          "data": data.describe(cfg["dataset"]),
+          "other_data": data.describe(OTHER[cfg["dataset"]]) if cfg["other_dataset"] else None,
+          "protocol": {"num_classes": main["ds"].num_classes, "ood_auroc_min": OOD_AUROC_MIN, "chance_auroc": 0.5,
+                       "gan_source": "Goodfellow et al. 2014", "tb_samples": TB_SAMPLES}}
 
 
-def write_answer(cfg, m, out):
-  ds = cfg["dataset"]
-  dc_rows = [[name, r["fd"], r["fd_floor"], r["classifier_score"], r["classifier_score_test"],
-              f"{100 * r['classifier_test_acc']:.2f}"] for name, r in m["dcgan"].items()]
-  dc_table = report.table(["data set", "fd (DCGAN samples vs test)", "fd floor (train vs test)",
-                           "classifier score (samples)", "classifier score (test set)", "CNN test acc %"], dc_rows)
-  te = m["augmentation"]["test_error"]
-  pm = lambda r, k: f"{100 * r[k]:.2f} ± {100 * r[k + '_std']:.2f}"
+def findings(cfg, dcgan_results, aug, inp, anomaly) -> dict:
+  """What the answer states, computed from the measurements: each target met or missed and by how
+  much, and whether each task worked in this run."""
+  main = dcgan_results[cfg["dataset"]]
+  helps = {n: r["with_gan"] < r["without"] for n, r in aug.items()}
+  return {
+      "fd_over_floor": main["fd"] / max(main["fd_floor"], 1e-12),
+      "classifier_score_met": main["classifier_score"] >= TARGETS["classifier_score_min"],
+      "classifier_score_short_by": TARGETS["classifier_score_min"] - main["classifier_score"],
+      "fd_met": main["fd"] <= TARGETS["fd_max"],
+      "fd_over_target_by": main["fd"] - TARGETS["fd_max"],
+      # augmentation: generated samples lower the few-label test error (per N, and at every N)
+      "augmentation_helps": helps, "augmentation_works": all(helps.values()),
+      "augmentation_works_somewhere": any(helps.values()),
+      "augmentation_change": {n: r["with_gan"] - r["without"] for n, r in aug.items()},
+      # inpainting: the GAN's completions are recognised more often than the mean fill and the black hole
+      "inpainting_works": inp["acc_gan"] > max(inp["acc_mean_fill"], inp["acc_hole_zero"]),
+      "inpainting_psnr_above_mean_fill": inp["hole_psnr_gan"] > inp["hole_psnr_mean_fill"],
+      # the discriminator as out-of-distribution scorer (None: not measured, no second data set)
+      "ood_works": anomaly["d_auroc"] >= OOD_AUROC_MIN if anomaly else None,
+  }
+
+
+def answer(metrics: dict) -> str:
+  cfg = metrics["_meta"]["config"]
+  f, t, d, proto = metrics["findings"], metrics["targets"], metrics["data"], metrics["protocol"]
+  ds = d["name"]
+  main, te, inp = metrics["dcgan"][ds], metrics["augmentation"]["test_error"], metrics["inpainting"]
+  cnn_anchor = metrics["anchors"].get("cnn_labels_only_test_error_pct", {})
+  pct = lambda x, digits=1: f"{100 * x:.{digits}f}%"
+
+  dc_table = report.table(
+      ["data set", "fd (DCGAN samples vs test)", "fd floor (train vs test)", "classifier score (samples)",
+       "classifier score (test set)", "CNN test acc %"],
+      [[name, r["fd"], r["fd_floor"], r["classifier_score"], r["classifier_score_test"],
+        f"{100 * r['classifier_test_acc']:.2f}"] for name, r in metrics["dcgan"].items()])
   aug_table = report.table(
-      ["labels", "test error % without", "test error % with cGAN samples", "cGAN label agreement %",
-       "published CNN, labels only (Kingma et al. 2014)"],
-      [[n, pm(r, "without"), pm(r, "with_gan"), pm(r, "cgan_label_acc"),
-        CNN_ANCHOR.get(int(n)) if ds == "mnist" else None] for n, r in te.items()])
-  inp = m["inpainting"]
+      ["labels", "test error % without", "test error % with cGAN samples", "cGAN label agreement %"]
+      + ([f"published CNN, labels only ({metrics['anchors']['source']})"] if cnn_anchor else []),
+      [[n, report.pm(r, "without", 100, 4), report.pm(r, "with_gan", 100, 4), report.pm(r, "cgan_label_acc", 100, 4)]
+       + ([cnn_anchor.get(n)] if cnn_anchor else []) for n, r in te.items()])
   inp_table = report.table(
       ["fill", "PSNR of the hidden square (dB)", "CNN accuracy on the completed image %"],
       [["DCGAN latent search", inp["hole_psnr_gan"], f"{100 * inp['acc_gan']:.1f}"],
        ["mean training image", inp["hole_psnr_mean_fill"], f"{100 * inp['acc_mean_fill']:.1f}"],
        ["zeros (hole left black)", None, f"{100 * inp['acc_hole_zero']:.1f}"],
        ["original (nothing hidden)", None, f"{100 * inp['acc_original']:.1f}"]])
-  main = m["dcgan"][ds]
-  helps = {n: r["with_gan"] < r["without"] for n, r in te.items()}
-  anomaly, d_verdict = "", ""
-  if m["anomaly"]:
-    d_verdict = (", and anomaly scoring by the raw discriminator (AUROC "
-                 f"{100 * m['anomaly']['d_auroc']:.1f}% here)" if m["anomaly"]["d_auroc"] < 0.9 else "")
-    anomaly = (f"\nThe same DCGAN's discriminator, used as a normality score (its logit; {ds} test images normal, "
-               f"{OTHER[ds]} test images anomalous), separates the two with AUROC {100 * m['anomaly']['d_auroc']:.1f}% (50% is chance). "
-               "A discriminator is trained to tell real images from *this generator's* fakes, not from everything "
-               "else, so nothing forces it to score unseen kinds of images low.\n")
-  body = f"""
+
+  cs_target = (f"classifier score ≥ {t['classifier_score_min']}: "
+               + ("met" if f["classifier_score_met"] else f"**missed** by {f['classifier_score_short_by']:.2f}"))
+  fd_target = (f"fd ≤ {t['fd_max']:g}: "
+               + ("met" if f["fd_met"] else f"**missed**, {f['fd_over_target_by']:.3g} above it"))
+  sampling = "met both targets" if f["classifier_score_met"] and f["fd_met"] else "missed its targets"
+
+  # "N=100: 29.00% → 28.20%, -0.80 points" for each N in `ns`
+  shifts = lambda ns: "; ".join(f"N={n}: {pct(te[n]['without'], 2)} → {pct(te[n]['with_gan'], 2)}, "
+                                f"{100 * f['augmentation_change'][n]:+.2f} points" for n in ns)
+  good = [n for n in te if f["augmentation_helps"][n]]
+  bad = [n for n in te if not f["augmentation_helps"][n]]
+  if f["augmentation_works"]:
+    aug_verdict = f"Generated samples lower the test error at every N here ({shifts(good)})."
+    aug_short = "worked"
+  elif f["augmentation_works_somewhere"]:
+    aug_verdict = (f"Generated samples lower the test error at some N only ({shifts(good)}); "
+                   f"**at N={', '.join(bad)} augmentation failed here** ({shifts(bad)}).")
+    aug_short = f"worked at N={', '.join(good)} only"
+  else:
+    aug_verdict = f"**Augmentation failed here**: the generated samples do not lower the test error at any N ({shifts(bad)})."
+    aug_short = "failed"
+
+  if f["inpainting_works"]:
+    inp_verdict = (f"The CNN recognises {pct(inp['acc_gan'])} of the GAN-completed images, more than with the mean-image fill "
+                   f"({pct(inp['acc_mean_fill'])}) or the hole left black ({pct(inp['acc_hole_zero'])}; untouched "
+                   f"{pct(inp['acc_original'])}); the hole's PSNR is {inp['hole_psnr_gan']:.2f} dB, "
+                   f"{'above' if f['inpainting_psnr_above_mean_fill'] else 'below'} the mean fill's "
+                   f"{inp['hole_psnr_mean_fill']:.2f} dB. The fill is an image from the generator's range "
+                   "that agrees with the visible pixels, not necessarily the hidden truth; PSNR rewards the blurry average, "
+                   "recognisability a sharp, plausible answer.")
+  else:
+    inp_verdict = (f"**Inpainting failed here**: the CNN recognises {pct(inp['acc_gan'])} of the GAN-completed images, "
+                   f"against {pct(inp['acc_mean_fill'])} with the mean-image fill and {pct(inp['acc_hole_zero'])} with the "
+                   f"hole left black (untouched {pct(inp['acc_original'])}); the hole's PSNR is {inp['hole_psnr_gan']:.2f} dB "
+                   f"against {inp['hole_psnr_mean_fill']:.2f} dB for the mean fill. A GAN fill is an image from the "
+                   "generator's range that agrees with the visible pixels; it can only be as plausible as the generator's "
+                   f"samples (here fd {main['fd']:.3g}, {f['fd_over_floor']:.1f}x the floor).")
+  inp_short = "worked" if f["inpainting_works"] else "failed"
+
+  if f["ood_works"] is None:
+    ood = ("\nThe discriminator as an out-of-distribution scorer needs a DCGAN on a second data set "
+           "(`other_dataset`), which this profile does not train: not measured in this run.\n")
+    ood_short = "was not measured"
+  else:
+    auroc, other = metrics["anomaly"]["d_auroc"], metrics["other_data"]["name"]
+    setting = (f"The same DCGAN's discriminator, used as a normality score (its logit; {ds} test images normal, "
+               f"{other} test images ({metrics['other_data']['what']}) anomalous)")
+    if f["ood_works"]:
+      ood = (f"\n{setting}, separates the two with AUROC {pct(auroc)} ({pct(proto['chance_auroc'], 0)} is chance; from "
+             f"{pct(proto['ood_auroc_min'], 0)} it counts as working here). That holds for this pair of data sets: a "
+             "discriminator is trained to tell real images from *this generator's* fakes, not from everything else, so "
+             "nothing guarantees that an unseen kind of image scores low.\n")
+      ood_short = f"worked (AUROC {pct(auroc)})"
+    else:
+      ood = (f"\n**As an out-of-distribution scorer the discriminator failed here.** {setting}, separates the two with "
+             f"AUROC {pct(auroc)} only ({pct(proto['chance_auroc'], 0)} is chance; {pct(proto['ood_auroc_min'], 0)} would "
+             "count as working). A discriminator is trained to tell real images from *this generator's* fakes, not from "
+             "everything else, so nothing forces it to score unseen kinds of images low.\n")
+      ood_short = f"failed (AUROC {pct(auroc)})"
+
+  return f"""
+**Short answer.** A GAN trains a generator to turn noise into samples that a discriminator, trained against it,
+cannot tell from real data; GANs shine where sharp samples matter: image synthesis, inpainting and
+super-resolution, data augmentation. Here the DCGAN on {ds} reaches classifier score
+{main['classifier_score']:.2f} ({cs_target}) and fd {main['fd']:.3g} ({fd_target}; floor {main['fd_floor']:.3g});
+of the other tasks, augmentation with few labels {aug_short}, inpainting {inp_short}, and the discriminator as an
+out-of-distribution scorer {ood_short}.
+
 **What a GAN is.** A generator G maps noise z ~ N(0, I) to images; a discriminator D is trained to tell
 real images from G's, and G is trained to make D call its images real (here the non-saturating loss
--log D(G(z)), Goodfellow et al. 2014). At the equilibrium of this two-player game G's distribution equals
+-log D(G(z)), {proto['gan_source']}). At the equilibrium of this two-player game G's distribution equals
 the data's. Unlike an autoencoder or a VAE, G is never asked to reproduce a given image, so its samples are
 not blurred by a pixel-wise loss, and there is no likelihood to evaluate: sample quality has to be measured
 from outside. Here a small CNN trained by aejax on each data set is the yardstick: `fd` is the Frechet
 distance between Gaussians fitted to its penultimate features (the FID recipe with this CNN instead of
-Inception), `classifier_score` is exp E KL(p(y|x) ‖ p(y)) from its softmax (the Inception Score analogue,
-between 1 and 10). The floor is fd(train, test): two real samples of the same size ({cfg['eval_samples']} images).
+Inception, so its values are on this CNN's scale, not Inception's), `classifier_score` is exp E KL(p(y|x) ‖ p(y))
+from its softmax (the Inception Score analogue, between 1 and {proto['num_classes']}). The floor is fd(train, test):
+two real samples of the same size ({cfg['eval_samples']} images).
 
 **1. Sampling images.** DCGAN (base width {cfg['gan_base']}, latent {cfg['latent']}), {cfg['gan_steps']} steps of
-batch {cfg['gan_batch']}, Adam lr {cfg['gan_lr']}, beta1 {cfg['gan_beta1']}; {cfg['eval_samples']} samples against the test set.
+batch {cfg['gan_batch']}, Adam lr {cfg['gan_lr']}, beta1 {cfg['gan_beta1']}, on {ds} ({d['what']});
+{cfg['eval_samples']} samples against the test set.
 
 {dc_table}
 
 ![samples](samples.png)
 
 On {ds} the samples reach fd {main['fd']:.3g} against a floor of {main['fd_floor']:.3g}
-({main['fd'] / max(main['fd_floor'], 1e-12):.1f}x the floor) and a classifier score of {main['classifier_score']:.2f}
-(real test images: {main['classifier_score_test']:.2f}).
+({f['fd_over_floor']:.1f}x the floor) and a classifier score of {main['classifier_score']:.2f}
+(real test images: {main['classifier_score_test']:.2f}). Targets for this DCGAN: {cs_target}; {fd_target}.
 
 **2. Data augmentation with few labels.** A class-conditional DCGAN (base {cfg['aug_gan_base']},
 {cfg['aug_gan_steps']} steps) is trained on the N labelled images only; {cfg['aug_generated']} generated images
@@ -238,8 +343,7 @@ the class it was generated for.
 
 ![cGAN samples](cgan_samples.png)
 
-Generated samples {'lower' if all(helps.values()) else 'do not lower' if not any(helps.values()) else 'lower only for some N of'} the
-test error here ({', '.join(f'N={n}: {100 * r["without"]:.2f}% → {100 * r["with_gan"]:.2f}%' for n, r in te.items())}).
+{aug_verdict}
 A GAN fitted to N images can only recombine what those N images contain; where its samples are class-consistent
 (the agreement column) they act as a learned, smooth data augmentation, where they are not they add label noise.
 
@@ -252,16 +356,11 @@ and G(z) fills the hole.
 
 ![inpainting](inpainting.png)
 
-The GAN fill {'beats' if inp['hole_psnr_gan'] > inp['hole_psnr_mean_fill'] else 'does not beat'} the mean-image fill
-in PSNR ({inp['hole_psnr_gan']:.2f} vs {inp['hole_psnr_mean_fill']:.2f} dB) and the CNN recognises
-{100 * inp['acc_gan']:.1f}% of the completed images (mean fill {100 * inp['acc_mean_fill']:.1f}%, untouched
-{100 * inp['acc_original']:.1f}%). The fill is an image from the generator's range that agrees with the visible
-pixels, not necessarily the hidden truth; PSNR rewards the blurry average, recognisability rewards a sharp,
-plausible answer, which is what a GAN supplies.
-{anomaly}
+{inp_verdict}
+{ood}
 **Where GANs shine**, then: sampling sharp images (1), filling in or upsampling images with plausible detail
 (3; also super-resolution, image-to-image translation), and supplying extra training data when the generator
-is good enough for its samples to carry their labels (2; {'the case' if any(helps.values()) else 'not the case'} in this run).
-Where they do not: likelihoods and encoders (a plain GAN has neither){d_verdict}. q8 shows why they are hard to train.
+is good enough for its samples to carry their labels (2). In this run sampling {sampling}, augmentation
+{aug_short} and inpainting {inp_short}. Where they do not shine: likelihoods and encoders (a plain GAN has neither).
+q8 shows why they are hard to train.
 """
-  report.write_answer(out, QUESTION, body)

@@ -1,12 +1,12 @@
 """q8: What are the main difficulties when training GANs?
 
 Two difficulties, each measured. *Mode collapse*: a vanilla GAN and two remedies (PacGAN packing,
-a minibatch-std discriminator) on the VEEGAN 2-D ring (8 modes) and grid (25 modes), and a DCGAN
-with and without the remedies on Stacked MNIST (1000 modes), counted by the VEEGAN protocol
-(aejax.evaluation.modes). *Instability and evaluation*: a sweep of the DCGAN's learning rate and
-Adam beta1 on MNIST with the discriminator/generator losses and the Frechet distance in a
-pretrained classifier's feature space recorded while it trains: the losses say little about
-sample quality, fd does.
+Unrolled GAN) on the VEEGAN 2-D ring (8 modes) and grid (25 modes) with PacGAN's architecture, and a
+DCGAN with and without PacGAN packing or a minibatch-std discriminator on Stacked MNIST (1000 modes),
+counted by the VEEGAN protocol (aejax.evaluation.modes). *Instability and evaluation*: a sweep of
+the DCGAN's learning rate and Adam beta1 on MNIST with the discriminator/generator losses and the
+Frechet distance in a pretrained classifier's feature space recorded while it trains: the losses
+say little about sample quality, fd does.
 """
 
 import time
@@ -22,11 +22,28 @@ from aejax.models import gan
 NAME = "q8_gan_difficulties"
 QUESTION = "What are the main difficulties when training GANs?"
 
-# VEEGAN (Srivastava et al., NeurIPS 2017) Table 1 and the PacGAN row (Lin et al. 2018): published numbers.
-ANCHORS_2D = {"GAN": (1, 99.3, 3.3, 0.5), "ALI": (2.8, 0.13, 15.8, 1.6), "Unrolled GAN": (7.6, 35.6, 23.6, 16),
-              "VEEGAN": (8.0, 52.9, 24.6, 40)}
-ANCHORS_STACKED = {"DCGAN": (99, 3.40), "ALI": (16, 5.40), "Unrolled GAN": (48.7, 4.32), "VEEGAN": (150, 2.95),
-                   "PacDCGAN2": (1000, 0.06)}
+# Published numbers. 2-D columns: ring modes (of 8), ring high-quality %, grid modes (of 25), grid
+# high-quality %; a pair is (mean, std) over the paper's trials.
+COLUMNS_2D = ("ring_modes", "ring_hq_pct", "grid_modes", "grid_hq_pct")
+PACGAN_TABLE1 = {"GAN": ((6.3, 0.5), (98.2, 0.2), (17.3, 0.8), (94.8, 0.7)),
+                 "ALI": ((6.6, 0.3), (97.6, 0.4), (24.1, 0.4), (95.7, 0.6)),
+                 "PacGAN2": ((7.9, 0.1), (95.6, 2.0), (23.8, 0.7), (91.3, 0.8)),
+                 "PacGAN3": ((7.8, 0.1), (97.7, 0.3), (24.6, 0.4), (94.2, 0.4)),
+                 "PacGAN4": ((7.8, 0.1), (95.9, 1.4), (24.8, 0.2), (93.6, 0.6))}
+VEEGAN_TABLE1 = {"GAN": (1, 99.3, 3.3, 0.5), "ALI": (2.8, 0.13, 15.8, 1.6), "Unrolled GAN": (7.6, 35.6, 23.6, 16),
+                 "VEEGAN": (8.0, 52.9, 24.6, 40)}
+# Stacked MNIST columns: modes (of 1000), KL to uniform; 26,000 samples per generator.
+COLUMNS_STACKED = ("modes", "kl")
+VEEGAN_TABLE2 = {"DCGAN": (99, 3.40), "ALI": (16, 5.40), "Unrolled GAN": (48.7, 4.32), "VEEGAN": (150, 2.95)}
+PACGAN_TABLE2 = {"DCGAN": ((78.9, 6.46), (4.50, 0.13)), "PacDCGAN2": ((1000.0, 0.0), (0.06, 0.003)),
+                 "PacDCGAN3": (1000, 0.06), "PacDCGAN4": (1000, 0.07)}
+# What this run should show: the 2-D methods (name -> PacGAN Table 1 row) within `mode_distance_max`
+# modes of that row with at least `hq_pct_min` % high-quality samples; on Stacked MNIST, PacDCGAN2
+# ahead of DCGAN on every seed and DCGAN at VEEGAN's DCGAN row or above.
+TARGETS = {"rows_2d": {"gan": "GAN", "pacgan2": "PacGAN2"}, "mode_distance_max": 1.0, "hq_pct_min": 50.0,
+           "stacked_dcgan_modes_min": 99}
+STRICT_SHARE = 0.2  # a mode is strictly captured when it holds this fraction of its fair share of samples
+TB_SAMPLES = 16  # generated images drawn in TensorBoard at each log point of the sweep
 # 2-D methods: name -> (PacGAN packing, Unrolled-GAN steps)
 METHODS_2D = {"gan": (1, 0), "pacgan2": (2, 0), "unrolled": (1, 5)}
 METHODS_STACKED = {"dcgan": (1, False), "pacdcgan2": (2, False), "dcgan_minibatch_std": (1, True)}
@@ -84,7 +101,7 @@ def train_mixture_gan(kind, method, seed, cfg, g, d, pack, unroll):
   def eval_fn(state):
     m = modes.mixture_modes(sample(state.g.params, cfg["mix_eval_samples"], 10_000 + seed), centers, std)
     return {"modes": m["modes"], "hq_pct": m["hq_pct"],
-            "strict": int(sum(c >= 0.2 * fair_share for c in m["counts"]))}
+            "strict": int(sum(c >= STRICT_SHARE * fair_share for c in m["counts"]))}
 
   state, history = recipes.train_gan(g, d, points, latent=cfg["mix_latent"], steps=cfg["mix_steps"],
                                      batch_size=cfg["mix_batch"], lr=cfg["mix_lr"], beta1=cfg["mix_beta1"], seed=seed,
@@ -93,8 +110,9 @@ def train_mixture_gan(kind, method, seed, cfg, g, d, pack, unroll):
                                      log_every=cfg["mix_steps"] // 8, eval_fn=eval_fn)
   x = sample(state.g.params, cfg["mix_eval_samples"], 20_000 + seed)  # fresh samples for the reported numbers
   m = modes.mixture_modes(x, centers, std)
-  # strict: a mode holds >= 20% of its fair share of the samples (25 stray samples do not count)
-  row = {"modes": m["modes"], "hq_pct": m["hq_pct"], "modes_strict": int(sum(c >= 0.2 * fair_share for c in m["counts"]))}
+  # strict: a mode holds >= STRICT_SHARE of its fair share of the samples (a few stray samples do not count)
+  row = {"modes": m["modes"], "hq_pct": m["hq_pct"],
+         "modes_strict": int(sum(c >= STRICT_SHARE * fair_share for c in m["counts"]))}
   return row, x, history
 
 
@@ -115,7 +133,7 @@ def mixtures(cfg, out):
           curves[f"{kind}/{method}"] = {k: [h[k] for h in history] for k in ("step", "modes", "strict", "hq_pct", "d_loss")}
       results[kind][method] = {**mean_std(rows), "per_seed": rows}
     real, _, _ = data.mixture(kind, cfg["mix_eval_samples"], 99)
-    plots.scatter2d({"real data": real, **panels}, np.zeros(len(real)), out / f"{kind}.png",
+    plots.scatter2d({"real data": real, **panels}, None, out / f"{kind}.png", xlabel="x1", ylabel="x2",
                     title=f"{kind}: {cfg['mix_eval_samples']} samples per generator")
   series = {f"{key} strict modes": (c["step"], c["strict"]) for key, c in curves.items() if key.endswith("/gan")}
   plots.lines(series, out / "mixture_modes_during_training.png", xlabel="training step",
@@ -154,9 +172,9 @@ def sweep(cfg, clf, ds, out):
   g, d = gan.DCGANGenerator(base=cfg["sweep_base"]), gan.DCGANDiscriminator(base=cfg["sweep_base"])
   every = cfg["sweep_steps"] // cfg["sweep_evals"]
 
-  def eval_fn(state):
+  def eval_fn(state):  # "images" go to TensorBoard only
     x = gan.generate(g.apply, state.g.params, cfg["sweep_fd_samples"], cfg["sweep_latent"], 40_000)
-    return {"fd": fd.frechet_distance(clf.features(x), ref)}
+    return {"fd": fd.frechet_distance(clf.features(x), ref), "images": x[:TB_SAMPLES]}
 
   results, rows = {}, []
   for lr in cfg["sweep_lr"]:
@@ -199,91 +217,238 @@ def run(cfg: dict, out) -> dict:
   instability, agreement = sweep(cfg, clf, ds, out)
   timing["instability"] = round(time.perf_counter() - t0, 1)
   fd_floor = fd.fd(clf, ds.train_images[:cfg["sweep_fd_samples"]], ds.test_images[:cfg["sweep_fd_samples"]])
-  write_answer(cfg, mix, curves, stacked, instability, agreement, fd_floor, clf, out)
   return {"ring": mix["ring"], "grid": mix["grid"], "mixture_curves_seed0": curves, "stacked_mnist": stacked,
           "instability": instability, "instability_summary": {**agreement, "fd_floor_train_vs_test": fd_floor},
-          "classifier_test_acc": clf.test_acc, "timing_s": timing}
+          "classifier_test_acc": clf.test_acc, "timing_s": timing,
+          "findings": findings(mix, curves, stacked, instability, agreement),
+          "targets": TARGETS, "anchors": ANCHORS, "data": data.describe(cfg["dataset"]), "protocol": protocol(cfg)}
 
 
-def write_answer(cfg, mix, curves, stacked, instability, agreement, fd_floor, clf, out):
-  pm = lambda r, k, d=3: f"{r[k]:.{d}g} ± {r[k + '_std']:.2g}"
-  rows = [[m, pm(mix["ring"][m], "modes"), pm(mix["ring"][m], "modes_strict"), pm(mix["ring"][m], "hq_pct"),
-           pm(mix["grid"][m], "modes"), pm(mix["grid"][m], "modes_strict"), pm(mix["grid"][m], "hq_pct")]
-          for m in METHODS_2D]
-  rows += [[f"{m} (published, VEEGAN Table 1)", a[0], None, a[1], a[2], None, a[3]] for m, a in ANCHORS_2D.items()]
-  table_2d = report.table(["method", "ring modes (of 8)", "ring strict modes", "ring high-quality %",
-                           "grid modes (of 25)", "grid strict modes", "grid high-quality %"], rows)
-  srows = [["real Stacked MNIST (test digits)", stacked["real_test_data"]["modes"], f"{stacked['real_test_data']['kl']:.3f}"]]
-  srows += [[m, pm(stacked[m], "modes", 4), pm(stacked[m], "kl")] for m in METHODS_STACKED]
-  srows += [[f"{m} (published)", a[0], a[1]] for m, a in ANCHORS_STACKED.items()]
-  table_stacked = report.table(["method", "modes (of 1000)", "KL to uniform"], srows)
+# ---------------------------------------------------------------- what the answer states
+def published(table: dict, columns: tuple) -> dict:
+  """{method: {column: mean, column + "_std": std}} of a published table whose cells are a value or (mean, std)."""
+  rows = {}
+  for method, cells in table.items():
+    rows[method] = {}
+    for column, cell in zip(columns, cells):
+      mean, std = cell if isinstance(cell, tuple) else (cell, None)
+      rows[method].update({column: mean} if std is None else {column: mean, column + "_std": std})
+  return rows
+
+
+ANCHORS = {
+    "pacgan_table1": {"label": "PacGAN Table 1", "source": "PacGAN (Lin et al. 2018), Table 1",
+                      "note": "their architecture, 10 trials",
+                      "rows": published(PACGAN_TABLE1, COLUMNS_2D)},
+    "veegan_table1": {"label": "VEEGAN Table 1", "source": "VEEGAN (Srivastava et al. 2017), Table 1",
+                      "note": "2500 samples per generator, 5 runs", "rows": published(VEEGAN_TABLE1, COLUMNS_2D)},
+    "veegan_table2": {"label": "VEEGAN Table 2", "source": "VEEGAN (Srivastava et al. 2017), Table 2",
+                      "rows": published(VEEGAN_TABLE2, COLUMNS_STACKED)},
+    "pacgan_table2": {"label": "PacGAN Table 2", "source": "PacGAN (Lin et al. 2018), Table 2", "note": "VEEGAN's setting",
+                      "rows": published(PACGAN_TABLE2, COLUMNS_STACKED)},
+    "stacked_samples": 26000,
+}
+
+
+def protocol(cfg) -> dict:
+  """Constants the answer quotes: the mixtures' geometry, the 2-D architecture, what each method changes."""
+  (_, ring, ring_std), (_, grid, grid_std) = data.mixture("ring", 1, 0), data.mixture("grid", 1, 0)
+  g, d = mixture_gan("gan", cfg)[:2]
+  return {"ring": {"modes": len(ring), "radius": float(np.linalg.norm(ring, axis=1).mean()), "std": ring_std},
+          "grid": {"modes": len(grid), "std": grid_std,
+                   "spacing": float(min(np.linalg.norm(a - b) for i, a in enumerate(grid) for b in grid[i + 1:]))},
+          "strict_share": STRICT_SHARE, "hq_threshold_std": 3,
+          "mix_generator": {"hidden": list(g.hidden), "batch_norm": g.batch_norm, "init_std": g.init_std},
+          "mix_discriminator": {"hidden": list(d.hidden), "maxout": d.maxout, "init_std": d.init_std},
+          "methods_2d": {m: {"pack": pack, "unroll": unroll, **({"unroll_lr": cfg["mix_unroll_lr"]} if unroll else {})}
+                         for m, (pack, unroll) in METHODS_2D.items()},
+          "methods_stacked": {m: {"pack": pack, "batch_std": std} for m, (pack, std) in METHODS_STACKED.items()},
+          "stacked_modes": 1000, "tb_samples": TB_SAMPLES}
+
+
+def strength(rho) -> str:
+  """A rank correlation in words."""
+  return "n/a (too few settings)" if rho is None else ("weak" if abs(rho) < 0.4 else "moderate" if abs(rho) < 0.7 else "strong")
+
+
+def findings(mix, curves, stacked, instability, agreement) -> dict:
+  """The selections, flags and targets the answer states, computed from the measurements."""
+  remedies = [m for m in METHODS_2D if m != "gan"]
+  best_2d = {kind: max(remedies, key=lambda m: (mix[kind][m]["modes_strict"], mix[kind][m]["hq_pct"]))
+             for kind in ("ring", "grid")}
+  strict = curves["ring/gan"]["strict"]
+  pac1 = ANCHORS["pacgan_table1"]["rows"]
+  targets_2d = {}
+  for kind in ("ring", "grid"):
+    targets_2d[kind] = {}
+    for method, row in TARGETS["rows_2d"].items():
+      r, ref = mix[kind][method], pac1[row][f"{kind}_modes"]
+      within = abs(r["modes"] - ref) <= TARGETS["mode_distance_max"] + 1e-9
+      hq_met = r["hq_pct"] >= TARGETS["hq_pct_min"]
+      targets_2d[kind][method] = {"row": row, "published_modes": ref, "modes_minus_published": r["modes"] - ref,
+                                  "within": within, "hq_met": hq_met, "met": within and hq_met}
+  dc, pac = stacked["dcgan"], stacked["pacdcgan2"]
+  targets_stacked = {
+      "pac_more_modes_every_seed": all(p["modes"] > q["modes"] for q, p in zip(dc["per_seed"], pac["per_seed"])),
+      "pac_lower_kl_every_seed": all(p["kl"] < q["kl"] for q, p in zip(dc["per_seed"], pac["per_seed"])),
+      "dcgan_modes_met": dc["modes"] >= TARGETS["stacked_dcgan_modes_min"],
+      "dcgan_modes_short_by": TARGETS["stacked_dcgan_modes_min"] - dc["modes"]}
+  flags = [t["met"] for kind in targets_2d.values() for t in kind.values()]
+  flags += [targets_stacked[k] for k in ("pac_more_modes_every_seed", "pac_lower_kl_every_seed", "dcgan_modes_met")]
+  rho_keys = ("spearman_fd_d_loss_all", "spearman_fd_g_loss_all", "spearman_fd_d_loss_final", "spearman_fd_g_loss_final")
+  return {
+      "best_remedy_2d": best_2d,
+      # does the vanilla GAN (ring, seed 0) lose a strictly captured mode again while it trains?
+      "ring_gan_loses_modes": any(strict[i] < max(strict[:i]) for i in range(1, len(strict))),
+      "targets_2d": targets_2d, "targets_stacked": targets_stacked,
+      "targets_met": sum(flags), "targets_total": len(flags),
+      "best_stacked": max(METHODS_STACKED, key=lambda m: stacked[m]["modes"]),
+      "sweep_best_fd": min(instability, key=lambda n: instability[n]["fd"]),
+      "sweep_worst_fd": max(instability, key=lambda n: instability[n]["fd"]),
+      "spearman_strength": {k: strength(agreement[k]) for k in rho_keys},
+      "losses_weak_over_checkpoints": all(strength(agreement[k]) == "weak" for k in rho_keys[:2]),
+  }
+
+
+def describe_method(spec: dict) -> str:
+  """What a method changes in the plain GAN, from its protocol entry."""
+  parts = []
+  if spec.get("pack", 1) > 1:
+    parts.append(f"PacGAN, the discriminator judges {spec['pack']} samples at once")
+  if spec.get("unroll", 0):
+    parts.append(f"Unrolled GAN, the generator's loss looks {spec['unroll']} discriminator steps ahead "
+                 f"(inner lr {spec['unroll_lr']})")
+  if spec.get("batch_std"):
+    parts.append("the discriminator sees a minibatch-std feature map (how varied its batch is)")
+  return "; ".join(parts) or "the plain non-saturating GAN"
+
+
+def answer(metrics: dict) -> str:
+  cfg = metrics["_meta"]["config"]
+  f, t, a, proto, d = metrics["findings"], metrics["targets"], metrics["anchors"], metrics["protocol"], metrics["data"]
+  mix = {kind: metrics[kind] for kind in ("ring", "grid")}
+  stacked, instability = metrics["stacked_mnist"], metrics["instability"]
+  agreement, fd_floor = metrics["instability_summary"], metrics["instability_summary"]["fd_floor_train_vs_test"]
+  curve = metrics["mixture_curves_seed0"]["ring/gan"]
+  methods_2d, methods_stacked = list(proto["methods_2d"]), list(proto["methods_stacked"])
+  pm, num = report.pm, report.num
+  n_ring, n_grid = proto["ring"]["modes"], proto["grid"]["modes"]
+  yes = lambda ok: "met" if ok else "**missed**"
+
+  cols = [("modes", "ring"), ("modes_strict", "ring"), ("hq_pct", "ring"), ("modes", "grid"), ("modes_strict", "grid"),
+          ("hq_pct", "grid")]
+  rows = [[m] + [pm(mix[kind][m], key) for key, kind in cols] for m in methods_2d]
+  for table in ("pacgan_table1", "veegan_table1"):
+    rows += [[f"{name} ({a[table]['label']}, published)", pm(r, "ring_modes"), None, pm(r, "ring_hq_pct"),
+              pm(r, "grid_modes"), None, pm(r, "grid_hq_pct")] for name, r in a[table]["rows"].items()]
+  table_2d = report.table(["method", f"ring modes (of {n_ring})", "ring strict modes", "ring high-quality %",
+                           f"grid modes (of {n_grid})", "grid strict modes", "grid high-quality %"], rows)
+  trows = []
+  for kind, per_method in f["targets_2d"].items():
+    for m, tt in per_method.items():
+      trows.append([m, kind, pm(mix[kind][m], "modes"), pm(a["pacgan_table1"]["rows"][tt["row"]], f"{kind}_modes"),
+                    f"{tt['modes_minus_published']:+.3g}", "yes" if tt["within"] else "no", pm(mix[kind][m], "hq_pct"),
+                    "yes" if tt["hq_met"] else "no", yes(tt["met"])])
+  table_targets = report.table(
+      ["method", "mixture", "modes (measured)", f"modes ({a['pacgan_table1']['label']})", "difference",
+       f"within {num(t['mode_distance_max'])} mode", "high-quality %", f"≥ {num(t['hq_pct_min'])}%", "target"], trows)
+
+  real = stacked["real_test_data"]
+  srows = [["real Stacked MNIST (test digits)", real["modes"], f"{real['kl']:.3f}"]]
+  srows += [[m, pm(stacked[m], "modes", 1, 4), pm(stacked[m], "kl")] for m in methods_stacked]
+  for table in ("veegan_table2", "pacgan_table2"):
+    srows += [[f"{name} ({a[table]['label']}, published)", pm(r, "modes", 1, 4), pm(r, "kl")]
+              for name, r in a[table]["rows"].items()]
+  table_stacked = report.table(["method", f"modes (of {proto['stacked_modes']})", "KL to uniform"], srows)
   irows = [[n, r["lr"], r["beta1"], r["d_loss"], r["g_loss"], r["fd"]] for n, r in instability.items()]
   table_sweep = report.table(["setting", "lr", "Adam beta1", "final D loss", "final G loss", "final fd"], irows)
 
   van_ring, van_grid = mix["ring"]["gan"], mix["grid"]["gan"]
-  best = lambda kind: max((m for m in METHODS_2D if m != "gan"),
-                          key=lambda m: (mix[kind][m]["modes_strict"], mix[kind][m]["hq_pct"]))
-  best_ring, best_grid = best("ring"), best("grid")
-  van_curve = curves.get("ring/gan", {"strict": [0], "step": [0]})
-  strict = van_curve["strict"]
-  lost = any(strict[i] < max(strict[:i]) for i in range(1, len(strict)))
-  dynamics = ("modes are found and lost again rather than accumulated" if lost else
+  pac_ring, pac_grid = mix["ring"]["pacgan2"], mix["grid"]["pacgan2"]
+  best_ring, best_grid = f["best_remedy_2d"]["ring"], f["best_remedy_2d"]["grid"]
+  dynamics = ("modes are found and lost again rather than accumulated" if f["ring_gan_loses_modes"] else
               "no captured mode was lost again between these checkpoints")
-  def strength(r):
-    return "n/a (too few settings)" if r is None else ("weak" if abs(r) < 0.4 else "moderate" if abs(r) < 0.7 else "strong")
-  weak_all = all(strength(agreement[k]) == "weak" for k in ("spearman_fd_d_loss_all", "spearman_fd_g_loss_all"))
-  fmt = lambda r: "n/a" if r is None else f"{r:.2f}"
-  best_fd = min(instability, key=lambda n: instability[n]["fd"])
-  worst_fd = max(instability, key=lambda n: instability[n]["fd"])
-  best_stacked = max(METHODS_STACKED, key=lambda m: stacked[m]["modes"])
-  body = f"""
-**Protocol.** 2-D ring: 8 Gaussians (radius 2, std 0.02); grid: 25 Gaussians (spacing 2, std 0.05); VEEGAN's
-capture rule as the PacGAN authors' evaluation code implements it: a sample is *high quality* if it lies within 3
+  gen, disc = proto["mix_generator"], proto["mix_discriminator"]
+  g_layer = "linear, batch norm, ReLU" if gen["batch_norm"] else "ReLU"
+  d_layer = f"maxout layers of {disc['hidden'][0]} units ({disc['maxout']} pieces)" if disc["maxout"] > 1 else \
+      f"leaky-ReLU layers of {disc['hidden'][0]} units"
+  init = f"weights drawn from N(0, {gen['init_std']})" if gen["init_std"] else "Flax's default initialisation"
+  methods_text = "; ".join(f"`{m}`: {describe_method(spec)}" for m, spec in proto["methods_2d"].items())
+  stacked_text = "; ".join(f"`{m}`: {describe_method(spec)}" for m, spec in proto["methods_stacked"].items())
+  ts = f["targets_stacked"]
+  seeds = lambda m, key, fmt: ", ".join(format(r[key], fmt) for r in stacked[m]["per_seed"])
+  rho = {k: "n/a" if agreement[k] is None else f"{agreement[k]:.2f}" for k in f["spearman_strength"]}
+  word = f["spearman_strength"]
+
+  return f"""
+**Short answer.** Mode collapse, and unstable training that has to be judged from the samples, not from the
+two losses. On the ring the vanilla GAN captures {num(van_ring['modes'])} of {n_ring} modes and PacGAN2
+{num(pac_ring['modes'])} (grid: {num(van_grid['modes'])} and {num(pac_grid['modes'])} of {n_grid}); on Stacked MNIST the
+DCGAN covers {num(stacked['dcgan']['modes'], 4)} of {proto['stacked_modes']} modes and PacDCGAN2
+{num(stacked['pacdcgan2']['modes'], 4)}; across the learning-rate × beta1 settings fd ranges from
+{agreement['fd_range'][0]:.3g} to {agreement['fd_range'][1]:.3g}, and its rank correlation with the discriminator loss
+over all checkpoints is {rho['spearman_fd_d_loss_all']} ({word['spearman_fd_d_loss_all']}). {f['targets_met']} of the
+{f['targets_total']} targets below are met in this run.
+
+**Protocol.** 2-D ring: {n_ring} Gaussians on a circle of radius {num(proto['ring']['radius'])} (std {num(proto['ring']['std'])});
+grid: {n_grid} Gaussians (spacing {num(proto['grid']['spacing'])}, std {num(proto['grid']['std'])}); VEEGAN's capture rule as
+the PacGAN authors' evaluation code implements it: a sample is *high quality* if it lies within {proto['hq_threshold_std']}
 std of its nearest mode, a mode is *captured* (`modes`) if at least one high-quality sample has it as its nearest
 mode; {cfg['mix_eval_samples']} samples per generator. Because one stray sample captures a mode under that rule, we
-also report *strict* modes: modes holding at least 20% of their fair share of the samples. Generator and discriminator
-are MLPs (2 x 128), trained {cfg['mix_steps']} steps (batch {cfg['mix_batch']}, Adam lr {cfg['mix_lr']} with cosine
-decay, beta1 {cfg['mix_beta1']}), mean ± std over {cfg['seeds']} seeds. Remedies: PacGAN packing (the discriminator
-judges 2 samples at once) and a minibatch-std discriminator (it sees how varied its batch is).
+also report *strict* modes: modes holding at least {100 * proto['strict_share']:.0f}% of their fair share of the samples.
+The architecture is PacGAN's at CPU widths: the generator maps {cfg['mix_latent']}-d noise through {len(gen['hidden'])}
+hidden layers of {gen['hidden'][0]} units ({g_layer}) to a point, the discriminator has {len(disc['hidden'])} {d_layer};
+{init}. Each is trained {cfg['mix_steps']} steps (batch {cfg['mix_batch']}, Adam lr {cfg['mix_lr']} with cosine decay,
+beta1 {cfg['mix_beta1']}), mean ± std over {cfg['seeds']} seed(s). Methods: {methods_text}. The published rows: {a['pacgan_table1']['source']} ({a['pacgan_table1']['note']}) and
+{a['veegan_table1']['source']} ({a['veegan_table1']['note']}); the same GAN scores very differently in the two
+papers: the baselines depend strongly on the architecture.
 
 {table_2d}
 
 ![ring](ring.png)
 ![grid](grid.png)
 
-The vanilla GAN captures {van_ring['modes']:.3g}/8 ring modes by VEEGAN's rule but {van_ring['modes_strict']:.3g}/8 by
-the strict rule, and {van_grid['modes']:.3g}/25 ({van_grid['modes_strict']:.3g} strict) grid modes with
-{van_grid['hq_pct']:.3g}% high-quality samples. While it trains (seed 0) the number of strictly captured ring modes
-goes {strict} at steps {van_curve['step']}: {dynamics}. The best remedy on the ring is {best_ring} ({mix['ring'][best_ring]['modes']:.3g} modes,
-{mix['ring'][best_ring]['modes_strict']:.3g} strict, {mix['ring'][best_ring]['hq_pct']:.3g}% high quality); on the
-grid {best_grid} ({mix['grid'][best_grid]['modes']:.3g} modes, {mix['grid'][best_grid]['modes_strict']:.3g} strict,
-{mix['grid'][best_grid]['hq_pct']:.3g}% high quality). Targets (a remedy with 8/8 ring and >= 24/25 grid modes and
-more high-quality samples than VEEGAN's 52.9% / 40%): ring {'met' if any(mix['ring'][m]['modes'] >= 8 and mix['ring'][m]['hq_pct'] > 52.9 for m in METHODS_2D if m != 'gan') else 'not met'},
-grid {'met' if any(mix['grid'][m]['modes'] >= 24 and mix['grid'][m]['hq_pct'] > 40 for m in METHODS_2D if m != 'gan') else 'not met'}
-in this profile ({cfg['mix_steps']} steps on a CPU budget; the published GANs trained for far longer).
+The vanilla GAN captures {num(van_ring['modes'])}/{n_ring} ring modes by VEEGAN's rule but {num(van_ring['modes_strict'])}/{n_ring}
+by the strict rule, and {num(van_grid['modes'])}/{n_grid} ({num(van_grid['modes_strict'])} strict) grid modes with
+{num(van_grid['hq_pct'])}% high-quality samples. While it trains (seed 0) the number of strictly captured ring modes
+goes {curve['strict']} at steps {curve['step']}: {dynamics}. The best remedy on the ring is {best_ring}
+({num(mix['ring'][best_ring]['modes'])} of {n_ring} modes, {num(mix['ring'][best_ring]['modes_strict'])} strict,
+{num(mix['ring'][best_ring]['hq_pct'])}% high quality); on the grid {best_grid} ({num(mix['grid'][best_grid]['modes'])} of
+{n_grid} modes, {num(mix['grid'][best_grid]['modes_strict'])} strict, {num(mix['grid'][best_grid]['hq_pct'])}% high quality).
+
+Targets: each of {', '.join(t['rows_2d'])} within {num(t['mode_distance_max'])} mode of its row in
+{a['pacgan_table1']['label']}, with at least {num(t['hq_pct_min'])}% high-quality samples ({cfg['mix_steps']} steps on a CPU budget; the published
+runs trained far longer):
+
+{table_targets}
 
 ![vanilla GAN modes during training](mixture_modes_during_training.png)
 
-**Stacked MNIST** (three MNIST digits as RGB channels, 1000 modes). Each channel of {cfg['stacked_eval_samples']}
-generated images is classified by aejax's pretrained MNIST CNN (test accuracy {100 * clf.test_acc:.2f}%); `modes` is
-the number of distinct digit triples, `kl` is KL(generated triple histogram || uniform over 1000). DCGAN (base
-{cfg['stacked_base']}), {cfg['stacked_steps']} steps (batch {cfg['stacked_batch']}, Adam lr {cfg['stacked_lr']}),
-{cfg['stacked_seeds']} seed(s); pacdcgan2 packs two images along the channels for the discriminator, as PacDCGAN2 does;
-dcgan_minibatch_std adds the minibatch-std feature map. The real test digits, stacked and
-counted the same way with the same number of samples, are the floor of what a perfect generator could show.
-The published rows use 26,000 samples and much longer training.
+**Stacked MNIST** (three MNIST digits as RGB channels, {proto['stacked_modes']} modes). Each channel of
+{cfg['stacked_eval_samples']} generated images is classified by aejax's pretrained MNIST CNN (test accuracy
+{100 * metrics['classifier_test_acc']:.2f}%); `modes` is the number of distinct digit triples, `kl` is
+KL(generated triple histogram || uniform over {proto['stacked_modes']}). DCGAN (base {cfg['stacked_base']}),
+{cfg['stacked_steps']} steps (batch {cfg['stacked_batch']}, Adam lr {cfg['stacked_lr']}), {cfg['stacked_seeds']} seed(s);
+{stacked_text}. The real test digits, stacked and counted the same way with the same number of samples, are the
+floor of what a perfect generator could show. The published rows ({a['veegan_table2']['source']}; {a['pacgan_table2']['source']},
+{a['pacgan_table2']['note']}) use {a['stacked_samples']:,} samples and much longer training.
 
 {table_stacked}
 
 ![Stacked MNIST samples](stacked_mnist.png)
 
-Best here: {best_stacked} with {stacked[best_stacked]['modes']:.4g} modes. Target (>= 990 modes, KL below the PacGAN
-row): {'met' if stacked[best_stacked]['modes'] >= 990 and stacked[best_stacked]['kl'] < 0.06 else 'not met'} in this profile.
+Most modes here: {f['best_stacked']}, {num(stacked[f['best_stacked']]['modes'], 4)} of {proto['stacked_modes']}. Targets:
+- PacDCGAN2 has more modes than DCGAN on every seed: {yes(ts['pac_more_modes_every_seed'])}
+  ({seeds('pacdcgan2', 'modes', 'd')} vs {seeds('dcgan', 'modes', 'd')});
+- PacDCGAN2 has a lower KL than DCGAN on every seed: {yes(ts['pac_lower_kl_every_seed'])}
+  ({seeds('pacdcgan2', 'kl', '.3g')} vs {seeds('dcgan', 'kl', '.3g')});
+- DCGAN covers at least {t['stacked_dcgan_modes_min']} modes (the DCGAN row of {a['veegan_table2']['label']}):
+  {yes(ts['dcgan_modes_met'])} ({num(stacked['dcgan']['modes'], 4)}{'' if ts['dcgan_modes_met'] else f", {num(ts['dcgan_modes_short_by'], 4)} short"}).
 
-**Instability and evaluation.** The same DCGAN (base {cfg['sweep_base']}) on {cfg['dataset']}, {cfg['sweep_steps']} steps,
-for each learning rate and Adam beta1; D/G losses are averaged over each logging interval, fd is the Frechet
-distance between {cfg['sweep_fd_samples']} generated and test images in the classifier's penultimate features (floor:
-fd(train, test) = {fd_floor:.3g}).
+**Instability and evaluation.** The same DCGAN (base {cfg['sweep_base']}) on {d['name']} ({d['what']}),
+{cfg['sweep_steps']} steps, for each learning rate and Adam beta1; D/G losses are averaged over each logging interval,
+fd is the Frechet distance between {cfg['sweep_fd_samples']} generated and test images in the classifier's
+penultimate features (floor: fd(train, test) = {fd_floor:.3g}).
 
 {table_sweep}
 
@@ -292,14 +457,13 @@ fd(train, test) = {fd_floor:.3g}).
 ![discriminator loss](sweep_d_loss.png)
 ![samples](sweep_samples.png)
 
-fd ranges from {agreement['fd_range'][0]:.3g} ({best_fd}) to {agreement['fd_range'][1]:.3g} ({worst_fd}) across
-settings of the same model and data (the sample grid shows the same ordering by eye). Over every (setting,
+fd ranges from {agreement['fd_range'][0]:.3g} ({f['sweep_best_fd']}) to {agreement['fd_range'][1]:.3g} ({f['sweep_worst_fd']})
+across settings of the same model and data (the sample grid shows the same ordering by eye). Over every (setting,
 checkpoint) pair the Spearman rank correlation of fd with the discriminator loss is
-{fmt(agreement['spearman_fd_d_loss_all'])} ({strength(agreement['spearman_fd_d_loss_all'])}) and with the generator loss
-{fmt(agreement['spearman_fd_g_loss_all'])} ({strength(agreement['spearman_fd_g_loss_all'])}); across the final values of
-the settings {fmt(agreement['spearman_fd_d_loss_final'])} and {fmt(agreement['spearman_fd_g_loss_final'])}.
-{"Neither loss ranks the checkpoints by sample quality: " if weak_all else "The losses carry some information here, but "}a
+{rho['spearman_fd_d_loss_all']} ({word['spearman_fd_d_loss_all']}) and with the generator loss
+{rho['spearman_fd_g_loss_all']} ({word['spearman_fd_g_loss_all']}); across the final values of
+the settings {rho['spearman_fd_d_loss_final']} and {rho['spearman_fd_g_loss_final']}.
+{"Neither loss ranks the checkpoints by sample quality: " if f['losses_weak_over_checkpoints'] else "The losses carry some information here, but "}a
 GAN's losses score a moving game between two networks (each is measured against the current opponent), not the
 distance of the samples from the data, so a GAN has to be evaluated from its samples (fd, mode counts, looking).
 """
-  report.write_answer(out, QUESTION, body)

@@ -18,7 +18,13 @@ def test_q7_smoke(tmp_path):
     for key in ("without", "with_gan", "without_std", "with_gan_std"):
       assert 0.0 <= row[key] <= 1.0, (n, key)
   assert isinstance(metrics["inpainting"]["hole_psnr_gan"], float)
+  f = metrics["findings"]
+  assert f["classifier_score_met"] == (dc["classifier_score"] >= 9.0) and f["fd_met"] == (dc["fd"] <= 10.0)
+  assert f["ood_works"] is None  # the smoke profile trains no second data set
   answer = (out / "answer.md").read_text()
   assert "fd" in answer and "nan" not in answer.lower()
+  # a missed target or a failed task is said plainly
+  assert ("**missed**" in answer) == (not (f["classifier_score_met"] and f["fd_met"]))
+  assert ("Inpainting failed here" in answer) == (not f["inpainting_works"])
   for fig in ("samples.png", "cgan_samples.png", "inpainting.png"):
     assert (out / fig).exists(), fig
