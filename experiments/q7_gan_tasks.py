@@ -7,6 +7,8 @@ generator inpaints a hidden centre square by latent search, and its discriminato
 out-of-distribution scorer.
 """
 
+import json
+
 import jax
 import numpy as np
 
@@ -29,6 +31,21 @@ TARGETS = {"classifier_score_min": 9.0, "fd_max": 10.0}
 # From this AUROC on, the discriminator counts as an out-of-distribution scorer here.
 OOD_AUROC_MIN = 0.9
 TB_SAMPLES = 16  # generated images drawn in TensorBoard at each log point
+# Semi-supervised classification with the discriminator, MNIST with 100 labels: published test error (%).
+SSL_ANCHORS = {"salimans_pct": 0.93, "salimans_source": "Salimans et al. 2016, Table 1 (feature matching)",
+               "reproduction_pct": 1.5, "reproduction_source": "ImprovedGAN-pytorch, 100 epochs"}
+SSL_AIM_PCT = 2.0  # what the default profile aims at
+
+
+@jax.jit
+def _argmax(logits):
+  return logits.argmax(-1)
+
+
+def _ssl_predict(d, params, images, batch: int = 1000):
+  """Class predictions of the semi-supervised discriminator (no noise), in fixed-size chunks."""
+  x = images.astype(np.float32) / 255.0
+  return np.concatenate([np.asarray(_argmax(d.apply(params, x[i:i + batch])[0])) for i in range(0, len(x), batch)])
 
 
 def config(profile: str) -> dict:
@@ -43,14 +60,19 @@ def config(profile: str) -> dict:
       "aug_steps": 200, "aug_batch": 64, "aug_lr": 1e-3, "aug_test_images": 10000,
       # inpainting by latent search, a centre square hidden
       "inpaint_images": 200, "inpaint_steps": 150, "inpaint_lr": 0.05, "inpaint_hole": 14,
+      # semi-supervised GAN (Salimans et al. 2016): the discriminator is a classifier; 100 labels,
+      # every training image unlabeled; Adam lr 3e-3, beta1 0.5, batches of 100 labelled + 100 unlabeled
+      "ssl_labels": 100, "ssl_seeds": 1, "ssl_steps": 3000, "ssl_batch": 100, "ssl_lr": 3e-3, "ssl_latent": 100,
+      "ssl_d_hidden": (1000, 500, 250, 250, 250), "ssl_g_hidden": (500, 500),
   }
   if profile == "smoke":
     cfg.update(seeds=1, other_dataset=False, gan_base=8, gan_steps=20, classifier_steps=20, eval_samples=300,
                aug_gan_base=8, aug_gan_steps=10, aug_generated=200, aug_steps=10, aug_test_images=500, inpaint_images=20,
-               inpaint_steps=5)
+               inpaint_steps=5, ssl_steps=20, ssl_d_hidden=(64, 32), ssl_g_hidden=(32,))
   elif profile == "paper":
     cfg.update(gan_base=64, gan_steps=20000, eval_samples=10000, aug_gan_base=64, aug_gan_steps=5000,
-               aug_generated=20000, aug_steps=2000, inpaint_images=1000, inpaint_steps=1000)
+               aug_generated=20000, aug_steps=2000, inpaint_images=1000, inpaint_steps=1000,
+               ssl_seeds=3, ssl_steps=60000)  # 100 epochs of the 60k unlabeled images, as the reproduction
   return cfg
 
 
@@ -145,6 +167,42 @@ def inpaint(cfg, parts):
   return metrics, [x[:10], mask * x[:10], filled[:10], mean_fill[:10]]
 
 
+def semi_supervised(cfg, ds, seed):
+  """Test error (%) of the semi-supervised GAN's discriminator with ssl_labels labels."""
+  idx = data.subset_balanced(ds.train_labels, cfg["ssl_labels"], seed)
+  g = gan.MLPGenerator(out_dim=int(np.prod(ds.train_images.shape[1:])), hidden=cfg["ssl_g_hidden"], batch_norm=True)
+  d = gan.SemiSupervisedDiscriminator(hidden=cfg["ssl_d_hidden"], num_classes=ds.num_classes)
+  shape = ds.train_images.shape[1:]
+
+  def eval_fn(state):  # TensorBoard only
+    x = gan.generate(g.apply, state.g.params, TB_SAMPLES, cfg["ssl_latent"], seed=seed + 3)
+    return {"images": x.reshape((-1, *shape))}
+
+  state, history = recipes.train_semi_supervised_gan(
+      g, d, ds.train_images[idx], ds.train_labels[idx], ds.train_images, latent=cfg["ssl_latent"],
+      steps=cfg["ssl_steps"], batch_size=cfg["ssl_batch"], lr=cfg["ssl_lr"], seed=seed, decay_steps=cfg["ssl_steps"],
+      alpha=0.0, desc=f"semi-supervised GAN {cfg['ssl_labels']} labels s{seed}",
+      log_every=max(1, cfg["ssl_steps"] // 5), eval_fn=eval_fn)
+  pred = _ssl_predict(d, state.d.params, ds.test_images)
+  samples = gan.generate(g.apply, state.g.params, 10, cfg["ssl_latent"], seed=seed + 4).reshape((-1, *shape))
+  return {"test_error_pct": float(100 * np.mean(pred != ds.test_labels)),
+          "train_acc_final": history[-1]["train_acc"]}, samples
+
+
+def q2_best(out, n_labels: int):
+  """q2's best arm and its test error (%) at n_labels, read from q2's metrics.json beside this experiment's
+  output (None when q2 has not run there)."""
+  path = out.parent / "q2_few_labels" / "metrics.json"
+  if not path.exists():
+    return None
+  m = json.loads(path.read_text())
+  n = str(n_labels)
+  if n not in m.get("best_arm", {}):
+    return None
+  arm = m["best_arm"][n]
+  return {"arm": arm, "test_error_pct": m["test_error"][n][arm], "profile": m["_meta"]["profile"]}
+
+
 def run(cfg: dict, out) -> dict:
   names = [cfg["dataset"]] + ([OTHER[cfg["dataset"]]] if cfg["other_dataset"] else [])
   results, parts, grid, titles = {}, {}, [], []
@@ -181,9 +239,17 @@ def run(cfg: dict, out) -> dict:
                    row_titles=["original", "centre hidden", "DCGAN latent search", "mean-image fill"],
                    title=f"inpainting a {cfg['inpaint_hole']}x{cfg['inpaint_hole']} centre square")
 
+  ssl_rows = []
+  for seed in range(cfg["ssl_seeds"]):
+    row, _ = semi_supervised(cfg, main["ds"], seed)
+    ssl_rows.append(row)
+  ssl = {**mean_std(ssl_rows), "per_seed": ssl_rows, "q2_best": q2_best(out, cfg["ssl_labels"])}
+
   mnist = cfg["dataset"] == "mnist"  # the published few-label CNN numbers are MNIST numbers
   return {"dcgan": results, "augmentation": {"test_error": aug}, "inpainting": inp, "anomaly": anomaly,
-          "findings": findings(cfg, results, aug, inp, anomaly),
+          "semi_supervised": ssl, "ssl_anchors": SSL_ANCHORS if mnist and cfg["ssl_labels"] == 100 else None,
+          "ssl_aim_pct": SSL_AIM_PCT,
+          "findings": {**findings(cfg, results, aug, inp, anomaly), **ssl_findings(ssl)},
           "targets": TARGETS,
           "anchors": {"source": CNN_ANCHOR_SOURCE,
                       "cnn_labels_only_test_error_pct": {str(n): v for n, v in CNN_ANCHOR.items()}} if mnist else {},
@@ -191,6 +257,14 @@ def run(cfg: dict, out) -> dict:
           "other_data": data.describe(OTHER[cfg["dataset"]]) if cfg["other_dataset"] else None,
           "protocol": {"num_classes": main["ds"].num_classes, "ood_auroc_min": OOD_AUROC_MIN, "chance_auroc": 0.5,
                        "gan_source": "Goodfellow et al. 2014", "tb_samples": TB_SAMPLES}}
+
+
+def ssl_findings(ssl) -> dict:
+  """The semi-supervised GAN against q2's best arm (when q2 ran beside it) and the aim."""
+  q2 = ssl["q2_best"]
+  return {"ssl_beats_q2": None if q2 is None else ssl["test_error_pct"] < q2["test_error_pct"],
+          "ssl_minus_q2_points": None if q2 is None else ssl["test_error_pct"] - q2["test_error_pct"],
+          "ssl_aim_met": ssl["test_error_pct"] <= SSL_AIM_PCT}
 
 
 def findings(cfg, dcgan_results, aug, inp, anomaly) -> dict:
@@ -280,6 +354,33 @@ def answer(metrics: dict) -> str:
                    f"samples (here fd {main['fd']:.3g}, {f['fd_over_floor']:.1f}x the floor).")
   inp_short = "worked" if f["inpainting_works"] else "failed"
 
+  ssl, anchors = metrics["semi_supervised"], metrics["ssl_anchors"]
+  ssl_err = report.pm(ssl, "test_error_pct", digits=3)
+  q2 = ssl["q2_best"]
+  if q2 is None:
+    ssl_vs_q2 = "q2 did not run in this output directory, so there is no autoencoder arm to compare with"
+  else:
+    ssl_vs_q2 = (f"{'below' if f['ssl_beats_q2'] else '**not below**'} q2's best autoencoder arm at the same N "
+                 f"({q2['arm']}, {q2['test_error_pct']:.2f}% in its `{q2['profile']}` run; "
+                 f"{f['ssl_minus_q2_points']:+.2f} points)")
+  ssl_aim = (f"the aim of {metrics['ssl_aim_pct']:g}% is " + ("met" if f["ssl_aim_met"] else "**not met**"))
+  ssl_anchor = ("" if anchors is None else
+                f" Published: {anchors['salimans_pct']}% ({anchors['salimans_source']}); "
+                f"{anchors['reproduction_pct']}% ({anchors['reproduction_source']}).")
+  ssl_short = f"semi-supervised classification with the discriminator reaches {ssl_err}% test error with {cfg['ssl_labels']} labels"
+  ssl_section = f"""**4. Semi-supervised classification with the discriminator** (Salimans et al. 2016). The discriminator is a
+{proto['num_classes']}-class classifier (an MLP {'-'.join(str(h) for h in cfg['ssl_d_hidden'])}, Gaussian noise on its
+input and hidden layers); its "real" probability is Z/(Z+1) with Z the sum of its exponentiated logits. It learns from
+{cfg['ssl_labels']} labelled images (classes balanced) by cross-entropy and from every training image, unlabeled,
+by telling them from the generator's samples; the generator (an MLP {'-'.join(str(h) for h in cfg['ssl_g_hidden'])}
+with batch norm) matches the mean of the discriminator's last hidden features on real data (feature matching).
+{cfg['ssl_steps']} steps of {cfg['ssl_batch']} labelled + {cfg['ssl_batch']} unlabeled images, Adam lr {cfg['ssl_lr']}
+(cosine decay), beta1 0.5; {cfg['ssl_seeds']} seed(s). Test error on all {ds} test images: **{ssl_err}%**, {ssl_vs_q2};
+{ssl_aim}.{ssl_anchor} Here the GAN is not used for its samples at all: the generator's job is to keep
+showing the discriminator plausible non-{d['item']}s near the data, which shapes its decision boundaries with the
+unlabeled images.
+"""
+
   if f["ood_works"] is None:
     ood = ("\nThe discriminator as an out-of-distribution scorer needs a DCGAN on a second data set "
            "(`other_dataset`), which this profile does not train: not measured in this run.\n")
@@ -306,8 +407,8 @@ def answer(metrics: dict) -> str:
 cannot tell from real data; GANs shine where sharp samples matter: image synthesis, inpainting and
 super-resolution, data augmentation. Here the DCGAN on {ds} reaches classifier score
 {main['classifier_score']:.2f} ({cs_target}) and fd {main['fd']:.3g} ({fd_target}; floor {main['fd_floor']:.3g});
-of the other tasks, augmentation with few labels {aug_short}, inpainting {inp_short}, and the discriminator as an
-out-of-distribution scorer {ood_short}.
+{ssl_short}; of the other tasks, augmentation with few labels {aug_short}, inpainting {inp_short}, and the
+discriminator as an out-of-distribution scorer {ood_short}.
 
 **What a GAN is.** A generator G maps noise z ~ N(0, I) to images; a discriminator D is trained to tell
 real images from G's, and G is trained to make D call its images real (here the non-saturating loss
@@ -358,9 +459,11 @@ and G(z) fills the hole.
 
 {inp_verdict}
 {ood}
+{ssl_section}
 **Where GANs shine**, then: sampling sharp images (1), filling in or upsampling images with plausible detail
 (3; also super-resolution, image-to-image translation), and supplying extra training data when the generator
-is good enough for its samples to carry their labels (2). In this run sampling {sampling}, augmentation
-{aug_short} and inpainting {inp_short}. Where they do not shine: likelihoods and encoders (a plain GAN has neither).
+is good enough for its samples to carry their labels (2), and learning from unlabeled data through the
+discriminator (4). In this run sampling {sampling}, augmentation {aug_short}, inpainting {inp_short}, and
+{ssl_short}. Where they do not shine: likelihoods and encoders (a plain GAN has neither).
 q8 shows why they are hard to train.
 """

@@ -139,6 +139,7 @@ class DCGANDiscriminator(nn.Module):
   base: int = 64
   num_classes: int = 0
   batch_std: bool = False
+  batch_norm: bool = False  # BatchNorm after the second conv, as Radford et al.'s DCGAN
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
   conv: Any = nn.Conv
 
@@ -147,7 +148,8 @@ class DCGANDiscriminator(nn.Module):
     h = nn.leaky_relu(self.conv(self.base, (4, 4), strides=(2, 2), padding="SAME")(2 * x - 1), 0.2)
     if self.batch_std:
       h = minibatch_std(h, self.axis_name)
-    h = nn.leaky_relu(self.conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h), 0.2)
+    h = self.conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h)
+    h = nn.leaky_relu(BatchNorm(self.axis_name)(h) if self.batch_norm else h, 0.2)
     h = h.reshape((x.shape[0], -1))
     logits = nn.Dense(1)(h)[:, 0]
     if self.num_classes:
