@@ -1,0 +1,122 @@
+"""aejax.models.layers' Conv / ConvTranspose are Flax's nn.Conv / nn.ConvTranspose: the same params,
+and the same outputs and gradients up to float32 rounding."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from aejax.models import gan, layers
+
+KEY = jax.random.PRNGKey(0)
+RNG = np.random.default_rng(0)
+EPS32 = float(np.finfo(np.float32).eps)
+# Each output or gradient entry is a sum of n products. Summed in float32 in any order (blocked,
+# with FMA or not), its rounding error stays below lambda * sqrt(n) * u * (sum of the terms'
+# magnitudes), u = eps / 2, except with a probability that falls as exp(-lambda^2 / 2) (Higham and
+# Mary, "A new approach to probabilistic rounding error analysis", SISC 2019). Two implementations
+# then differ by at most LAMBDA * sqrt(n) * eps * sum |terms|.
+LAMBDA = 4
+
+DCGAN_DOWN = [(28, 1, 8), (28, 3, 16), (14, 8, 16), (14, 9, 32)]  # (size, in, out); 9: 8 + minibatch-std
+DCGAN_UP = [(7, 16, 8), (7, 64, 32), (14, 8, 1), (14, 16, 3)]
+DCGAN = dict(kernel_size=(4, 4), strides=(2, 2), padding="SAME")
+SEED_DOWN = dict(kernel_size=(3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+SEED_UP = dict(kernel_size=(3, 3), strides=(2, 2), padding=((1, 2), (1, 2)))
+OTHER = [dict(kernel_size=(3, 3), strides=2, padding="VALID"), dict(kernel_size=(5, 3), strides=(3, 1), padding="SAME"),
+         dict(kernel_size=(3, 2), strides=(1, 2), padding=((2, 0), (1, 3))), dict(kernel_size=(4, 4), strides=2, padding=1)]
+
+
+# Compiled without XLA's backend optimisations, which take seconds for the random initialisers.
+_init = jax.jit(lambda module, x: module.init(KEY, x), static_argnums=0,
+                compiler_options={"xla_backend_optimization_level": 0})
+
+
+@jax.jit(static_argnums=(0, 4))
+def _apply_and_grads(module, params, x, g, in_scan=False):
+  """(output, (d params, d x)) of <module.apply(params, x), g>; in_scan: inside a lax.scan body, as
+  `fit`'s fused steps run it (XLA lays out a loop body's convolutions differently)."""
+  def run(_):
+    y, vjp = jax.vjp(module.apply, params, x)
+    return y, vjp(g)
+  if in_scan:
+    return jax.tree.map(lambda a: a[0], jax.lax.scan(lambda c, i: (c, run(i)), 0, None, length=1)[1])
+  return run(None)
+
+
+def assert_same_function(fast, ref, x, in_scan=False):
+  """The same param shapes as `ref`; output and gradients (params, input) equal to float32 rounding:
+  within LAMBDA * sqrt(n) * eps * sum |terms| of each entry, where n and the sum of |terms| come from
+  applying the same linear maps to ones and to |inputs|."""
+  shapes = jax.eval_shape(ref.init, KEY, x)
+  assert jax.eval_shape(fast.init, KEY, x) == shapes
+  params = jax.tree.map(lambda p: RNG.standard_normal(p.shape, np.float32) / 4, shapes)
+  g = RNG.standard_normal(jax.eval_shape(ref.apply, params, x).shape, np.float32)
+  got = _apply_and_grads(fast, params, x, g, in_scan)
+  want = _apply_and_grads(ref, params, x, g)
+  magnitude = _apply_and_grads(ref, jax.tree.map(jnp.abs, params), np.abs(x), np.abs(g))
+  ones = lambda t: jax.tree.map(np.ones_like, t)
+  terms = _apply_and_grads(ref, ones(params), ones(x), ones(g))
+  for a, b, m, n in zip(*map(jax.tree.leaves, (got, want, magnitude, terms))):
+    assert a.shape == b.shape
+    err = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+    bound = LAMBDA * np.sqrt(np.asarray(n, np.float64)) * EPS32 * np.asarray(m, np.float64)
+    assert (err <= bound).all(), f"max |error| / bound = {np.max(err / (bound + 1e-30)):.3g}"
+
+
+def _x(size, channels, batch=3):
+  return RNG.standard_normal((batch, size, size + 1 if size < 10 else size, channels), np.float32)
+
+
+@pytest.mark.parametrize("size,cin,cout", DCGAN_DOWN)
+def test_conv_dcgan_shapes(size, cin, cout):
+  assert_same_function(layers.Conv(cout, **DCGAN), nn.Conv(cout, **DCGAN), _x(size, cin))
+
+
+@pytest.mark.parametrize("size,cin,cout", DCGAN_UP)
+def test_conv_transpose_dcgan_shapes(size, cin, cout):
+  assert_same_function(layers.ConvTranspose(cout, **DCGAN), nn.ConvTranspose(cout, **DCGAN), _x(size, cin))
+
+
+@pytest.mark.parametrize("size,cin,cout", [(28, 1, 16), (14, 16, 32)])
+def test_conv_seed_shapes(size, cin, cout):
+  assert_same_function(layers.Conv(cout, **SEED_DOWN), nn.Conv(cout, **SEED_DOWN), _x(size, cin))
+
+
+@pytest.mark.parametrize("size,cin,cout", [(7, 32, 16), (14, 16, 1)])
+def test_conv_transpose_seed_shapes(size, cin, cout):
+  assert_same_function(layers.ConvTranspose(cout, **SEED_UP), nn.ConvTranspose(cout, **SEED_UP), _x(size, cin))
+
+
+@pytest.mark.parametrize("kw", OTHER)
+@pytest.mark.parametrize("size", [7, 8])
+def test_other_strides_and_paddings(kw, size):
+  assert_same_function(layers.Conv(4, **kw), nn.Conv(4, **kw), _x(size, 3, batch=2))
+  assert_same_function(layers.ConvTranspose(4, **kw), nn.ConvTranspose(4, **kw), _x(size, 3, batch=2))
+
+
+def test_inside_scan():
+  assert_same_function(layers.Conv(16, **DCGAN), nn.Conv(16, **DCGAN), _x(14, 8), in_scan=True)
+  assert_same_function(layers.ConvTranspose(8, **DCGAN), nn.ConvTranspose(8, **DCGAN), _x(7, 16), in_scan=True)
+
+
+def test_same_initial_params():
+  x = _x(7, 2)
+  jax.tree.map(np.testing.assert_array_equal, _init(layers.Conv(3, **DCGAN), x), _init(nn.Conv(3, **DCGAN), x))
+  jax.tree.map(np.testing.assert_array_equal, _init(layers.ConvTranspose(3, **DCGAN), x),
+               _init(nn.ConvTranspose(3, **DCGAN), x))
+
+
+def test_dcgan_params_unchanged():
+  # checkpoints of the DCGAN with Flax's convolutions load in the one with aejax's, and back
+  z, x = jnp.zeros((2, 8)), jnp.zeros((2, 28, 28, 1))
+  g, d = gan.DCGANGenerator(base=4), gan.DCGANDiscriminator(base=4)
+  jax.tree.map(np.testing.assert_array_equal, _init(g, z), _init(g.clone(conv_transpose=nn.ConvTranspose), z))
+  jax.tree.map(np.testing.assert_array_equal, _init(d, x), _init(d.clone(conv=nn.Conv), x))
+  assert isinstance(g.conv_transpose(1, (4, 4)), layers.ConvTranspose) and isinstance(d.conv(1, (4, 4)), layers.Conv)
+
+
+def test_kernel_size_must_be_2d():
+  with pytest.raises(ValueError, match="kernel_size"):
+    jax.eval_shape(layers.Conv(4, 3).init, KEY, jnp.zeros((1, 8, 8, 1)))
