@@ -62,7 +62,7 @@ def config(profile: str) -> dict:
       "inpaint_images": 200, "inpaint_steps": 150, "inpaint_lr": 0.05, "inpaint_hole": 14,
       # semi-supervised GAN (Salimans et al. 2016): the discriminator is a classifier; 100 labels,
       # every training image unlabeled; Adam lr 3e-3, beta1 0.5, batches of 100 labelled + 100 unlabeled
-      "ssl_labels": 100, "ssl_seeds": 1, "ssl_steps": 3000, "ssl_batch": 100, "ssl_lr": 3e-3, "ssl_latent": 100,
+      "ssl_labels": 100, "ssl_seeds": 1, "ssl_steps": 5000, "ssl_batch": 100, "ssl_lr": 3e-3, "ssl_latent": 100,
       "ssl_d_hidden": (1000, 500, 250, 250, 250), "ssl_g_hidden": (500, 500),
   }
   if profile == "smoke":

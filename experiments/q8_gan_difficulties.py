@@ -44,7 +44,8 @@ TARGETS = {"rows_2d": {"gan": "GAN", "pacgan2": "PacGAN2"}, "mode_distance_max":
            "stacked_dcgan_modes_min": 99}
 STRICT_SHARE = 0.2  # a mode is strictly captured when it holds this fraction of its fair share of samples
 TB_SAMPLES = 16  # generated images drawn in TensorBoard at each log point of the sweep
-# 2-D methods: name -> (PacGAN packing, Unrolled-GAN steps)
+# 2-D methods: name -> (PacGAN packing, Unrolled-GAN steps). As in PacGAN's code, a batch counts the
+# discriminator's examples: with packing m, a batch of B packs holds m * B generated (and real) samples.
 METHODS_2D = {"gan": (1, 0), "pacgan2": (2, 0), "unrolled": (1, 5)}
 METHODS_STACKED = {"dcgan": (1, False), "pacdcgan2": (2, False), "dcgan_minibatch_std": (1, True)}
 
@@ -54,24 +55,26 @@ def config(profile: str) -> dict:
          # 2-D mixtures, PacGAN's architecture (G 2 -> 4 x mix_g_width ReLU + batch norm -> 2; D three
          # maxout layers of mix_d_width units, 5 pieces; weights N(0, 0.02)) at a CPU budget: narrower
          # layers, larger batches and a cosine-decayed Adam instead of their 400k steps at lr 1e-4
-         "mix_latent": 2, "mix_g_width": 256, "mix_d_width": 128, "mix_steps": 2500, "mix_batch": 500,
-         "mix_lr": 2e-3, "mix_beta1": 0.5, "mix_unroll_lr": 1e-2,
+         "mix_latent": 2, "mix_g_width": 256, "mix_d_width": 128, "mix_steps": 5000, "mix_batch": 500,
+         "mix_lr": 1e-3, "mix_beta1": 0.5, "mix_unroll_lr": 1e-2,
+         # the Unrolled GAN (5 unrolled discriminator steps) costs about 9x a GAN step: paper profile only
+         "mix_methods": ("gan", "pacgan2"),
          "mix_train_points": 100000, "mix_eval_samples": 2500,
          # Stacked MNIST: DCGAN with 3 channels
          "stacked_seeds": 1, "stacked_train": 50000, "stacked_latent": 64, "stacked_base": 16,
-         "stacked_steps": 1200, "stacked_batch": 64, "stacked_lr": 2e-4, "stacked_eval_samples": 10000,
+         "stacked_steps": 3000, "stacked_batch": 64, "stacked_lr": 5e-4, "stacked_eval_samples": 26000,
          "classifier_steps": classifier.DEFAULT_STEPS,
          # instability: DCGAN on `dataset`, a grid of lr x beta1
          "sweep_lr": (2e-4, 2e-3, 1e-2), "sweep_beta1": (0.5, 0.9), "sweep_steps": 500, "sweep_base": 16,
          "sweep_latent": 64, "sweep_batch": 64, "sweep_evals": 5, "sweep_fd_samples": 1000}
   if profile == "smoke":
-    cfg.update(seeds=1, mix_g_width=32, mix_d_width=16, mix_steps=40, mix_batch=64, mix_train_points=2000, mix_eval_samples=500,
+    cfg.update(seeds=1, mix_methods=tuple(METHODS_2D), mix_g_width=32, mix_d_width=16, mix_steps=40, mix_batch=64, mix_train_points=2000, mix_eval_samples=500,
                stacked_train=1000, stacked_base=8, stacked_steps=10, stacked_eval_samples=200, classifier_steps=20,
                sweep_lr=(2e-4, 1e-2), sweep_beta1=(0.5,), sweep_steps=10, sweep_base=8, sweep_evals=2,
                sweep_fd_samples=200)
   elif profile == "paper":
     # their schedule: full widths, batch 100, Adam 1e-4 with beta1 0.8, 400 epochs of 100k points, 10 trials
-    cfg.update(seeds=10, mix_g_width=400, mix_d_width=200, mix_steps=400_000, mix_batch=100, mix_lr=1e-4,
+    cfg.update(seeds=10, mix_methods=tuple(METHODS_2D), mix_g_width=400, mix_d_width=200, mix_steps=400_000, mix_batch=100, mix_lr=1e-4,
                mix_beta1=0.8, stacked_seeds=3, stacked_train=60000, stacked_base=64, stacked_steps=20000,
                stacked_eval_samples=26000, sweep_steps=5000, sweep_base=64, sweep_fd_samples=10000,
                sweep_evals=10)
@@ -81,6 +84,10 @@ def config(profile: str) -> dict:
 def check(cfg):
   if cfg["mix_steps"] < 8 or cfg["sweep_steps"] < cfg["sweep_evals"]:
     raise ConfigError("mix_steps must be >= 8 and sweep_steps >= sweep_evals")
+  unknown = [m for m in cfg["mix_methods"] if m not in METHODS_2D]
+  if unknown or not {"gan", "pacgan2"} <= set(cfg["mix_methods"]):
+    raise ConfigError(f"mix_methods must include gan and pacgan2 and take only {', '.join(METHODS_2D)}; "
+                      f"got {cfg['mix_methods']}")
 
 
 # ---------------------------------------------------------------- mode collapse on 2-D mixtures
@@ -104,7 +111,7 @@ def train_mixture_gan(kind, method, seed, cfg, g, d, pack, unroll):
             "strict": int(sum(c >= STRICT_SHARE * fair_share for c in m["counts"]))}
 
   state, history = recipes.train_gan(g, d, points, latent=cfg["mix_latent"], steps=cfg["mix_steps"],
-                                     batch_size=cfg["mix_batch"], lr=cfg["mix_lr"], beta1=cfg["mix_beta1"], seed=seed,
+                                     batch_size=cfg["mix_batch"] * pack, lr=cfg["mix_lr"], beta1=cfg["mix_beta1"], seed=seed,
                                      decay_steps=cfg["mix_steps"], alpha=0.01,
                                      pack=pack, unroll=unroll, unroll_lr=cfg["mix_unroll_lr"], image_output=False, desc=f"q8 {kind} {method} s{seed}",
                                      log_every=cfg["mix_steps"] // 8, eval_fn=eval_fn)
@@ -119,11 +126,11 @@ def train_mixture_gan(kind, method, seed, cfg, g, d, pack, unroll):
 def mixtures(cfg, out):
   results, curves = {}, {}
   # one model pair per method: every kind and seed reuses one compiled step (the cosine decay is traced)
-  models = {method: mixture_gan(method, cfg) for method in METHODS_2D}
+  models = {method: mixture_gan(method, cfg) for method in cfg["mix_methods"]}
   for kind in ("ring", "grid"):
     results[kind], panels = {}, {}
     _, centers, _ = data.mixture(kind, 1, 0)
-    for method in METHODS_2D:
+    for method in cfg["mix_methods"]:
       rows = []
       for seed in range(cfg["seeds"]):
         row, x, history = train_mixture_gan(kind, method, seed, cfg, *models[method])
@@ -154,7 +161,8 @@ def stacked_mnist(cfg, clf, ds, out):
     d = gan.DCGANDiscriminator(base=cfg["stacked_base"], batch_std=batch_std)
     for seed in range(cfg["stacked_seeds"]):
       state, _ = recipes.train_gan(g, d, train_x, latent=cfg["stacked_latent"], steps=cfg["stacked_steps"],
-                                   batch_size=cfg["stacked_batch"], lr=cfg["stacked_lr"], seed=seed, pack=pack,
+                                   batch_size=cfg["stacked_batch"] * pack, lr=cfg["stacked_lr"], seed=seed, pack=pack,
+                                   decay_steps=cfg["stacked_steps"], alpha=0.0,
                                    desc=f"q8 stacked {method} s{seed}", log_every=cfg["stacked_steps"])
       x = gan.generate(g.apply, state.g.params, cfg["stacked_eval_samples"], cfg["stacked_latent"], 30_000 + seed)
       rows.append(modes.stacked_mnist_modes(predict, x))
@@ -261,7 +269,7 @@ def protocol(cfg) -> dict:
           "mix_generator": {"hidden": list(g.hidden), "batch_norm": g.batch_norm, "init_std": g.init_std},
           "mix_discriminator": {"hidden": list(d.hidden), "maxout": d.maxout, "init_std": d.init_std},
           "methods_2d": {m: {"pack": pack, "unroll": unroll, **({"unroll_lr": cfg["mix_unroll_lr"]} if unroll else {})}
-                         for m, (pack, unroll) in METHODS_2D.items()},
+                         for m, (pack, unroll) in METHODS_2D.items() if m in cfg["mix_methods"]},
           "methods_stacked": {m: {"pack": pack, "batch_std": std} for m, (pack, std) in METHODS_STACKED.items()},
           "stacked_modes": 1000, "tb_samples": TB_SAMPLES}
 
@@ -273,7 +281,7 @@ def strength(rho) -> str:
 
 def findings(mix, curves, stacked, instability, agreement) -> dict:
   """The selections, flags and targets the answer states, computed from the measurements."""
-  remedies = [m for m in METHODS_2D if m != "gan"]
+  remedies = [m for m in mix["ring"] if m != "gan"]
   best_2d = {kind: max(remedies, key=lambda m: (mix[kind][m]["modes_strict"], mix[kind][m]["hq_pct"]))
              for kind in ("ring", "grid")}
   strict = curves["ring/gan"]["strict"]
