@@ -211,8 +211,8 @@ def feature_learning(cfg, train_x, train_y, test_x, test_y):
 def generation(cfg, train_x, test_x, out):
   """The q6 MLP VAE, trained by q6's recipe: 64 samples from the prior, and its test ELBO / log-likelihood."""
   model = VAE(latent=cfg["vae_latent"], hidden=VAE_HIDDEN)
-  params, _, _ = q6_vae.train_vae(model, train_x, cfg["vae_steps"],
-                                  {"seed": 0, "batch_size": cfg["batch_size"], "lr": cfg["lr"]}, "q1 vae")
+  params, _, _ = q6_vae.train_vae(model, train_x, cfg["vae_steps"], batch_size=cfg["batch_size"], seed=0,
+                                  desc="q1 vae", log_every=max(1, cfg["vae_steps"] // 10), lr=cfg["lr"])
   z = jax.random.normal(jax.random.PRNGKey(2), (64, cfg["vae_latent"]))
   samples = q6_vae.decode_means(model, params, z)  # Bernoulli means
   plots.image_grid([samples[i:i + 8] for i in range(0, 64, 8)], out / "vae_samples.png",
