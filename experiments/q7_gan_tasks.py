@@ -53,7 +53,7 @@ def config(profile: str) -> dict:
       "dataset": "mnist", "other_dataset": True,  # also train a DCGAN on the other 28x28 set
       "seeds": 3,
       # DCGAN (unconditional), one per data set
-      "latent": 64, "gan_base": 32, "gan_steps": 1200, "gan_batch": 64, "gan_lr": 5e-4, "gan_beta1": 0.5,
+      "latent": 64, "gan_base": 32, "gan_steps": 3000, "gan_batch": 128, "gan_lr": 1e-3, "gan_beta1": 0.5,
       "classifier_steps": classifier.DEFAULT_STEPS, "eval_samples": 10000,
       # augmentation in the few-label setting
       "aug_labels": (100, 1000), "aug_gan_base": 16, "aug_gan_steps": 600, "aug_generated": 5000,
@@ -101,7 +101,7 @@ def dcgan(cfg, name, seed=0):
 
   state, history = recipes.train_gan(g, d, ds.train_images, latent=cfg["latent"], steps=cfg["gan_steps"],
                                      batch_size=cfg["gan_batch"], lr=cfg["gan_lr"], beta1=cfg["gan_beta1"],
-                                     seed=seed, desc=f"dcgan {name}", log_every=max(1, cfg["gan_steps"] // 10),
+                                     decay_steps=cfg["gan_steps"], alpha=0.0, seed=seed, desc=f"dcgan {name}", log_every=max(1, cfg["gan_steps"] // 10),
                                      eval_fn=eval_fn)
   n = cfg["eval_samples"]
   samples = gan.generate(g.apply, state.g.params, n, cfg["latent"], seed=seed + 1)
@@ -422,7 +422,7 @@ from its softmax (the Inception Score analogue, between 1 and {proto['num_classe
 two real samples of the same size ({cfg['eval_samples']} images).
 
 **1. Sampling images.** DCGAN (base width {cfg['gan_base']}, latent {cfg['latent']}), {cfg['gan_steps']} steps of
-batch {cfg['gan_batch']}, Adam lr {cfg['gan_lr']}, beta1 {cfg['gan_beta1']}, on {ds} ({d['what']});
+batch {cfg['gan_batch']}, Adam lr {cfg['gan_lr']} (cosine-decayed to 0), beta1 {cfg['gan_beta1']}, on {ds} ({d['what']});
 {cfg['eval_samples']} samples against the test set.
 
 {dc_table}

@@ -11,7 +11,7 @@ def test_q8_smoke(tmp_path):
   out = tmp_path / "q8_gan_difficulties"
   metrics = json.loads((out / "metrics.json").read_text())
   for kind, num_modes in (("ring", 8), ("grid", 25)):
-    assert set(metrics[kind]) == set(q8.METHODS_2D)
+    assert set(metrics[kind]) == set(q8.config("smoke")["mix_methods"])
     for row in metrics[kind].values():
       assert 0 <= row["modes"] <= num_modes and 0.0 <= row["hq_pct"] <= 100.0
       assert "modes_std" in row and "hq_pct_std" in row
