@@ -137,7 +137,8 @@ def mixtures(cfg, out):
         rows.append(row)
         if seed == 0:
           panels[f"{method} (seed 0): {row['modes']}/{len(centers)} modes, {row['hq_pct']:.0f}% hq"] = x
-          curves[f"{kind}/{method}"] = {k: [h[k] for h in history] for k in ("step", "modes", "strict", "hq_pct", "d_loss")}
+          evaluated = [h for h in history if "modes" in h]  # rows at checkpoint steps carry no evaluation
+          curves[f"{kind}/{method}"] = {k: [h[k] for h in evaluated] for k in ("step", "modes", "strict", "hq_pct", "d_loss")}
       results[kind][method] = {**mean_std(rows), "per_seed": rows}
     real, _, _ = data.mixture(kind, cfg["mix_eval_samples"], 99)
     plots.scatter2d({"real data": real, **panels}, None, out / f"{kind}.png", xlabel="x1", ylabel="x2",
@@ -191,7 +192,7 @@ def sweep(cfg, clf, ds, out):
       state, history = recipes.train_gan(g, d, ds.train_images, latent=cfg["sweep_latent"], steps=cfg["sweep_steps"],
                                          batch_size=cfg["sweep_batch"], lr=lr, beta1=beta1, seed=0,
                                          desc=f"q8 sweep {name}", log_every=every, eval_fn=eval_fn)
-      curve = {k: [h[k] for h in history] for k in ("step", "d_loss", "g_loss", "d_real", "d_fake", "fd")}
+      curve = {k: [h[k] for h in history if "fd" in h] for k in ("step", "d_loss", "g_loss", "d_real", "d_fake", "fd")}
       results[name] = {"lr": lr, "beta1": beta1, "fd": curve["fd"][-1], "d_loss": curve["d_loss"][-1],
                        "g_loss": curve["g_loss"][-1], "curve": curve}
       rows.append(gan.generate(g.apply, state.g.params, 10, cfg["sweep_latent"], 50_000))
