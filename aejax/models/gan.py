@@ -115,7 +115,7 @@ class DCGANGenerator(nn.Module):
   channels: int = 1
   base: int = 64
   num_classes: int = 0
-  batch_norm: bool = False
+  batch_norm: bool = True
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
   conv_transpose: Any = layers.ConvTranspose  # or nn.ConvTranspose: same params and function, slower on a CPU
 
@@ -139,7 +139,7 @@ class DCGANDiscriminator(nn.Module):
   base: int = 64
   num_classes: int = 0
   batch_std: bool = False
-  batch_norm: bool = False  # BatchNorm after the second conv, as Radford et al.'s DCGAN
+  batch_norm: bool = True  # BatchNorm after the second conv, as Radford et al.'s DCGAN (else none)
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
   conv: Any = layers.Conv  # or nn.Conv: same params and function, slower on a CPU
 
@@ -175,7 +175,8 @@ def generate(g_apply, g_params, n: int, latent: int, seed: int, labels=None, ima
   """
   import numpy as np
   sample = _sampler(g_apply, labels is not None, image_output)
-  batch_size = min(batch_size, n)
+  # always whole chunks of batch_size (extra samples dropped): a batch-norm generator's samples then see
+  # batch statistics of batch_size samples, whatever n is
   z = jax.random.normal(jax.random.PRNGKey(seed), (-(-n // batch_size) * batch_size, latent))
   y = np.zeros(len(z), np.int32)
   if labels is not None:
@@ -197,9 +198,11 @@ class SemiSupervisedDiscriminator(nn.Module):
   num_classes: int = 10
   input_noise: float = 0.3
   hidden_noise: float = 0.5
+  weight_norm: bool = True  # every Dense weight-normalised (Salimans & Kingma 2016), as the paper's
 
   @nn.compact
   def __call__(self, x, noise_keys=None):
+    dense = (lambda n: nn.WeightNorm(nn.Dense(n))) if self.weight_norm else nn.Dense
     def noisy(h, std, i):
       if noise_keys is None or not std:
         return h
@@ -207,5 +210,5 @@ class SemiSupervisedDiscriminator(nn.Module):
       return h + std * jax.vmap(draw)(noise_keys)
     h = noisy(x.reshape((x.shape[0], -1)), self.input_noise, 0)
     for i, width in enumerate(self.hidden):
-      h = noisy(nn.relu(nn.Dense(width)(h)), self.hidden_noise, i + 1)
-    return nn.Dense(self.num_classes)(h), h
+      h = noisy(nn.relu(dense(width)(h)), self.hidden_noise, i + 1)
+    return dense(self.num_classes)(h), h
