@@ -7,10 +7,10 @@ MSE to the clean image; Adam 1e-3; batch 64; Gaussian input noise 0.1.
   `interpolate` to the output size, MSELoss, backward, Adam step). The seed's torchvision
   DataLoader is replaced by slicing an in-memory float tensor, which only helps PyTorch.
 - aejax plain: conv_autoencoder(None) (lax conv / dilated conv_transpose), one jitted step per batch.
-- aejax: conv_autoencoder(None, impl="matmul") — the same parameters and the same function,
-  computed as im2col matmuls and a sub-pixel transposed conv (aejax.models.autoencoder.
-  subpixel_kernel states the equivalence; tests/models/test_conv_matmul.py checks it) — with
-  `--fuse` steps per call in one jitted lax.scan over device-resident uint8 data, the state donated.
+- aejax: conv_autoencoder(None, impl="matmul") — the same parameters and the same function with
+  aejax.models.layers' Conv / ConvTranspose, whose backward passes run in XLA:CPU's fast layouts
+  (tests/models/test_layers.py checks the equivalence) — with `--fuse` steps per call in one jitted
+  lax.scan over device-resident uint8 data, the state donated.
 
 All three train on the identical batch sequence, interleaved repeat by repeat; throughput is the
 median over repeats, and each reports the denoising test MSE after the same number of samples.
