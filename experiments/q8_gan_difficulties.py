@@ -68,7 +68,7 @@ def config(profile: str) -> dict:
          "sweep_lr": (2e-4, 2e-3, 1e-2), "sweep_beta1": (0.5, 0.9), "sweep_steps": 500, "sweep_base": 16,
          "sweep_latent": 64, "sweep_batch": 64, "sweep_evals": 5, "sweep_fd_samples": 1000}
   if profile == "smoke":
-    cfg.update(seeds=1, mix_methods=tuple(METHODS_2D), mix_g_width=32, mix_d_width=16, mix_steps=40, mix_batch=64, mix_train_points=2000, mix_eval_samples=500,
+    cfg.update(seeds=1, mix_g_width=32, mix_d_width=16, mix_steps=40, mix_batch=64, mix_train_points=2000, mix_eval_samples=500,
                stacked_train=1000, stacked_base=8, stacked_steps=10, stacked_eval_samples=200, classifier_steps=20,
                sweep_lr=(2e-4, 1e-2), sweep_beta1=(0.5,), sweep_steps=10, sweep_base=8, sweep_evals=2,
                sweep_fd_samples=200)
