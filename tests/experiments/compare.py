@@ -4,7 +4,7 @@ import math
 import re
 
 # Keys that hold wall-clock measurements (or when and where a run happened), not results.
-TIMING = re.compile(r"(^|_)(s|ms|sec|secs|seconds|wall|wall_s|date|time|compiles|compile_s)($|_)|sec_per|pretrain_s|_ms$")
+TIMING = re.compile(r"(^|_)(s|ms|speed|sec|secs|seconds|wall|wall_s|date|time|compiles|compile_s)($|_)|sec_per|pretrain_s|_ms$")
 RUN_FACTS = {"_meta"}
 # Keys that count decisions (error rates, accuracies, fractions above a threshold, points behind a
 # published error): a rounding change can move an example across a decision boundary.
