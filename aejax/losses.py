@@ -278,34 +278,33 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
       return d_apply(d_params, packed(x))
     return d_apply(d_params, x, labels) if conditional else d_apply(d_params, x)
 
-  def d_loss_fn(d_params, g_params, batch, rng):
+  def d_terms(d_params, g_params, batch, rng, through_generator: bool):
+    """The discriminator's loss, its real and fake logits; the gradient reaches the generator only
+    when through_generator (the Unrolled GAN's inner steps)."""
     x_fake, labels = fake(g_params, batch, rng)
-    x_fake = jax.lax.stop_gradient(x_fake)
+    if not through_generator:
+      x_fake = jax.lax.stop_gradient(x_fake)
     real = d_logits(d_params, to_float(batch["image"]), labels)
     fake_logits = d_logits(d_params, x_fake, labels)
     loss = (optax.sigmoid_binary_cross_entropy(real, jnp.ones_like(real)).mean()
             + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
+    return loss, real, fake_logits
+
+  def d_loss_fn(d_params, g_params, batch, rng):
+    loss, real, fake_logits = d_terms(d_params, g_params, batch, rng, through_generator=False)
     return loss, {"d_loss": loss, "d_real": jax.nn.sigmoid(real).mean(),
                   "d_fake": jax.nn.sigmoid(fake_logits).mean()}
 
   def g_loss_fn(g_params, d_params, batch, rng, unroll_lr=unroll_lr):
     if unroll:
       def d_step(d, key):
-        grads = jax.grad(lambda d: d_loss_unrolled(d, g_params, batch, key))(d)
+        grads = jax.grad(lambda d: d_terms(d, g_params, batch, key, through_generator=True)[0])(d)
         return jax.tree.map(lambda p, g: p - unroll_lr * g, d, grads), None
       d_params, _ = jax.lax.scan(d_step, d_params, jax.random.split(jax.random.fold_in(rng, 1), unroll))
     x_fake, labels = fake(g_params, batch, rng)
     logits = d_logits(d_params, x_fake, labels)
     loss = optax.sigmoid_binary_cross_entropy(logits, jnp.ones_like(logits)).mean()
     return loss, {"g_loss": loss}
-
-  def d_loss_unrolled(d_params, g_params, batch, rng):
-    """The discriminator's loss with the gradient flowing into the generator (for unrolling)."""
-    x_fake, labels = fake(g_params, batch, rng)
-    real = d_logits(d_params, to_float(batch["image"]), labels)
-    fake_logits = d_logits(d_params, x_fake, labels)
-    return (optax.sigmoid_binary_cross_entropy(real, jnp.ones_like(real)).mean()
-            + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
 
   return d_loss_fn, g_loss_fn
 

@@ -30,6 +30,14 @@ def init(module, seed_or_key, *inputs):
   return _init(module, key, *inputs)
 
 
+def _global_statistics(module, mode: str):
+  """Under pmap, `module` with its batch statistics (batch norm, minibatch std) taken over all
+  devices (its axis_name field set), as on one device; otherwise `module` itself."""
+  if mode == "pmap" and "axis_name" in getattr(module, "__dataclass_fields__", {}):
+    return module.clone(axis_name=parallel.AXIS)
+  return module
+
+
 def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, seed: int, tx=None,
           b1: float = 0.9, decay_steps: int = 0, alpha: float = 1.0, hparams: dict | None = None,
           trainable: Callable[[tuple], bool] | None = None,
@@ -95,7 +103,7 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
   if unlabeled is None:
     arrays = {"image": images, "label": labels}
     mode = resolve_mode(mode)
-    split = jax.device_count() if mode != "jit" else 1  # a capped batch must still split over the devices
+    split = parallel.batch_split(mode)  # a capped batch must still split over the devices
     batch_size = min(batch_size, len(images) // split * split)
     loss, hparams = losses.cross_entropy(apply_fn), {}
   else:
@@ -138,9 +146,7 @@ def train_gan(generator, discriminator, images, *, latent: int, steps: int, batc
   if pack > 1:  # the loss packs points side by side and images along channels
     x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * pack) if x0.ndim == 4 else (1, x0.size * pack), jnp.float32)
   d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
-  if mode == "pmap":  # batch statistics (batch norm, minibatch std) over all devices
-    generator, discriminator = (m.clone(axis_name=parallel.AXIS) if "axis_name" in getattr(m, "__dataclass_fields__", {})
-                                else m for m in (generator, discriminator))
+  generator, discriminator = _global_statistics(generator, mode), _global_statistics(discriminator, mode)
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent, conditional=conditional,
                                              pack=pack, image_output=image_output, unroll=unroll,
                                              unroll_lr=unroll_lr)
@@ -164,8 +170,7 @@ def train_semi_supervised_gan(generator, discriminator, images, labels, unlabele
   k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
   g_params = init(generator, k_g, jnp.zeros((1, latent)))
   d_params = init(discriminator, k_d, jnp.zeros((1, *np.shape(images)[1:]), jnp.float32))
-  if mode == "pmap" and "axis_name" in getattr(generator, "__dataclass_fields__", {}):
-    generator = generator.clone(axis_name=parallel.AXIS)  # batch statistics over all devices
+  generator = _global_statistics(generator, mode)
   fns = losses.gan_semi_supervised(generator.apply, discriminator.apply, latent)
   state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha)
   state = state.replace(d=state.d.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}),
