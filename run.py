@@ -10,14 +10,26 @@ from aejax import experiment
 from experiments import EXPERIMENTS, load
 
 
+def settings() -> str:
+  """Every experiment's --set keys (dotted names) with their defaults, for --help."""
+  lines = ["settings (--set KEY=VALUE; the default profile's values shown):",
+           f"  every experiment: {experiment.COMMON.help()}"]
+  for name in EXPERIMENTS:
+    lines.append(f"  {name.split('_')[0]}: {load(name).SCHEMA.help()}")
+  return "\n".join(lines)
+
+
 def main(argv=None) -> int:
-  p = argparse.ArgumentParser(prog="run.py", description=__doc__)
+  argv = sys.argv[1:] if argv is None else argv
+  helping = any(a in ("-h", "--help") for a in argv)
+  p = argparse.ArgumentParser(prog="run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog=settings() if helping else None)
   p.add_argument("command", help="list | q1..q8 | all | data | report")
   p.add_argument("args", nargs="*", help="for data: fetch NAME")
   p.add_argument("--profile", default="default", help="smoke | default | paper")
   p.add_argument("--out", default="out", help="output directory (default: out)")
   p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                 help="override a config key (repeatable)")
+                 help="override a setting by its dotted name, e.g. mix.steps=100 (repeatable; listed below)")
   p.add_argument("--overwrite", action="store_true", help="replace existing results")
   p.add_argument("--resume", action="store_true",
                  help="skip experiments already complete in --out and continue interrupted ones from their checkpoints")
@@ -64,10 +76,10 @@ def main(argv=None) -> int:
   keys = EXPERIMENTS if a.command == "all" else [a.command]
   try:  # every config is checked before anything runs
     if a.command == "all":
-      shared = sorted({s.split("=", 1)[0].strip() for s in a.sets} - set(experiment.COMMON))
+      shared = sorted({s.split("=", 1)[0].strip() for s in a.sets} - set(experiment.COMMON.fields))
       if shared:
         raise config_lib.ConfigError(f"with 'all', --set takes only the keys every experiment has "
-                                     f"({', '.join(experiment.COMMON)}); run qN alone to set {', '.join(shared)}")
+                                     f"({', '.join(experiment.COMMON.fields)}); run qN alone to set {', '.join(shared)}")
     plans = [(m, experiment.prepare(m, a.profile, a.sets)) for m in map(load, keys)]
     dirs = [experiment.out_dir_for(m, a.out, a.overwrite, a.resume, cfg) for m, cfg in plans]
   except (config_lib.ConfigError, experiment.ResultsExistError) as e:

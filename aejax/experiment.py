@@ -1,11 +1,14 @@
 """Running one experiment module: config, checks, output directory, session, metrics.json, timing.
 
-An experiment is a module with NAME, QUESTION, `config(profile) -> dict`, optionally `check(cfg)`,
-`run(cfg, out_dir) -> metrics` (it measures, writes figures, and returns everything its answer
-needs), and `answer(metrics) -> str`, a pure function of the stored metrics.json (its config is
-metrics["_meta"]["config"]) that renders answer.md: `render` re-renders it without any JAX work. Every experiment also takes
-the COMMON keys, which set the training session (aejax.trainer.session) that all its runs go
-through: the parallel mode, and checkpoints under OUT/<name>/runs/ for --resume.
+An experiment is a module with NAME, QUESTION, SCHEMA (an aejax.config schema of its settings),
+PROFILES ({profile: {dotted name: value}}, the values that differ from the defaults), optionally
+`check(cfg)`, `run(cfg, out_dir) -> metrics` (it measures, writes figures, and returns the
+measurements), and optionally `findings(metrics, published, results) -> dict`, the pure flags its
+answer branches on. Its answer is the Jinja2 template answers/<NAME>.md beside the module, with its
+published tables in answers/<NAME>.toml; `render` fills it from the stored metrics.json alone, with
+no JAX work. Every experiment also takes the COMMON keys, which set the training session
+(aejax.trainer.session) that all its runs go through: the parallel mode, and checkpoints under
+OUT/<name>/runs/ for --resume.
 """
 
 import datetime
@@ -21,20 +24,40 @@ from aejax import config as config_lib
 # Keys every experiment takes: parallel = auto | jit | pmap | mesh ("auto": mesh over all devices when
 # there are several, else jit); checkpoint_every = steps between checkpoints of each training run
 # (0: only its final state, which --resume restores instead of retraining).
-COMMON = {"parallel": "auto", "checkpoint_every": 1000}
+COMMON = config_lib.schema(parallel=config_lib.choice("auto", ("auto", "jit", "pmap", "mesh")),
+                           checkpoint_every=config_lib.integer(1000, min=0))
 
 
 class ResultsExistError(FileExistsError):
   """The output directory already holds results; nothing is overwritten without --overwrite."""
 
 
-def prepare(module, profile: str, sets: list[str]) -> dict:
-  """The checked config for a profile with overrides applied (no compile; the device count is read
-  to check that batch sizes split over the devices)."""
+def schema(module) -> config_lib.Schema:
+  """Every setting the experiment takes: COMMON's and its own."""
+  return COMMON | module.SCHEMA
+
+
+def prepare(module, profile: str, sets: list[str]):
+  """The checked ConfigDict for a profile with `--set` overrides applied (no compile; the device
+  count is read to check that batch sizes split over the devices)."""
+  from aejax import parallel
   if profile not in config_lib.PROFILES:
     raise config_lib.ConfigError(f"unknown profile {profile!r}; choose one of {config_lib.PROFILES}")
-  cfg = config_lib.override({**COMMON, **module.config(profile)}, sets)
-  return config_lib.validate(cfg, getattr(module, "check", None))
+  spec = schema(module)
+  cfg = spec.build(module.PROFILES.get(profile, {}), sets)
+  try:
+    mode = parallel.resolve_mode(cfg.parallel)
+  except ValueError as e:
+    raise config_lib.ConfigError(str(e)) from None
+  spec.check_split(cfg, parallel.batch_split(mode), mode)
+  if hasattr(module, "check"):
+    try:
+      module.check(cfg)
+    except config_lib.ConfigError:
+      raise
+    except ValueError as e:  # an experiment's own check: the same one-line error as every other bad value
+      raise config_lib.ConfigError(str(e)) from None
+  return cfg
 
 
 def out_dir_for(module, out: str | pathlib.Path, overwrite: bool, resume: bool = False,
@@ -48,8 +71,8 @@ def out_dir_for(module, out: str | pathlib.Path, overwrite: bool, resume: bool =
     if resume and not overwrite:
       started = path / "config.json"
       if started.exists() and cfg is not None:
-        old = json.loads(started.read_text())
-        new = json.loads(json.dumps(cfg, default=_jsonable))
+        old = config_lib.flatten(json.loads(started.read_text()))
+        new = config_lib.flatten(json.loads(json.dumps(cfg, default=_jsonable)))
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if diff:
           raise config_lib.ConfigError(
@@ -111,16 +134,17 @@ def execute(module, cfg: dict, path: pathlib.Path, profile: str) -> dict:
   import jax
   from aejax import trainer
   primary = jax.process_index() == 0
+  stored = cfg.to_dict() if hasattr(cfg, "to_dict") else cfg
   if primary:
-    write_json(path / "config.json", cfg)
+    write_json(path / "config.json", stored)
   n0, c0, s0 = compile_counter()
   t0 = time.perf_counter()
-  with trainer.session(cfg.get("parallel", "auto"), root=path, checkpoint_every=cfg.get("checkpoint_every", 0)) as sess, \
+  with trainer.session(cfg.parallel, root=path, checkpoint_every=cfg.checkpoint_every) as sess, \
       tempfile.TemporaryDirectory(prefix="aejax-secondary-") as scratch:
     metrics = module.run(cfg, path if primary else pathlib.Path(scratch))
   n1, c1, s1 = compile_counter()
   meta = {"experiment": module.NAME, "question": module.QUESTION, "profile": profile,
-          "config": cfg, "parallel": sess.mode, "wall_s": round(time.perf_counter() - t0, 1),
+          "config": stored, "parallel": sess.mode, "wall_s": round(time.perf_counter() - t0, 1),
           "compiles": n1 - n0, "step_compiles": s1 - s0, "compile_s": round(c1 - c0, 1), **environment()}
   metrics = {**metrics, "_meta": meta}
   if primary:
@@ -131,14 +155,48 @@ def execute(module, cfg: dict, path: pathlib.Path, profile: str) -> dict:
   return metrics
 
 
-def render(module, path: pathlib.Path) -> pathlib.Path | None:
-  """Write path/answer.md from path/metrics.json alone (module.answer); None for a module that still
-  writes its answer inside `run`."""
+def template(module) -> pathlib.Path:
+  """The module's answer template, answers/<NAME>.md beside it."""
+  return pathlib.Path(module.__file__).parent / "answers" / f"{module.NAME}.md"
+
+
+def published(module) -> dict:
+  """The published tables the answer compares with (answers/<NAME>.toml beside the module; {} if none)."""
+  import tomllib
+  path = template(module).with_suffix(".toml")
+  return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+class Results:
+  """The other experiments' metrics.json in the same output directory, read when asked for:
+  `results.get("q2_few_labels")` is that experiment's metrics, or None when it has none."""
+
+  def __init__(self, out: pathlib.Path):
+    self.out = pathlib.Path(out)
+
+  def get(self, name: str):
+    path = self.out / name / "metrics.json"
+    if not path.exists() or (self.out / name / "FAILED.txt").exists():
+      return None
+    return json.loads(path.read_text())
+
+
+def answer(module, metrics: dict, results: Results | None = None) -> str:
+  """The answer's Markdown body: the module's template filled from `metrics`, its findings, its
+  published tables and the other experiments' results (for comparisons across questions)."""
   from aejax import report
-  if not hasattr(module, "answer"):
-    return None
+  pub = published(module)
+  results = results or Results(pathlib.Path(tempfile.gettempdir()) / "aejax-no-results")
+  found = module.findings(metrics, pub, results) if hasattr(module, "findings") else {}
+  return report.render_template(template(module), m=metrics, cfg=metrics["_meta"]["config"], f=found, pub=pub,
+                                results=results, data=metrics.get("data", {}))
+
+
+def render(module, path: pathlib.Path) -> pathlib.Path:
+  """Write path/answer.md from path/metrics.json alone (and the other experiments' beside it)."""
+  from aejax import report
   metrics = json.loads((path / "metrics.json").read_text())
-  return report.write_answer(path, module.QUESTION, module.answer(metrics))
+  return report.write_answer(path, module.QUESTION, answer(module, metrics, Results(path.parent)))
 
 
 def write_json(path: pathlib.Path, obj) -> None:
@@ -152,6 +210,8 @@ def _jsonable(x):
   import numpy as np
   if isinstance(x, (np.generic,)):
     return x.item()
+  if hasattr(x, "to_dict"):  # a ConfigDict
+    return x.to_dict()
   if hasattr(x, "tolist"):
     return x.tolist()
   raise TypeError(f"not JSON serialisable: {type(x).__name__}")

@@ -5,66 +5,21 @@ example's position in the global batch; the train steps add it). The apply funct
 structure are closed over; numeric settings (noise levels, penalty weights) given to the factory are
 defaults that keyword arguments at call time override, so the steps pass them as traced values
 (`TrainState.hparams`) and one compiled step serves every setting. A setting that is a Python 0
-switches its term off at trace time; a traced one always computes it.
+switches its term off at trace time; a traced one always computes it. Each factory is
+`static.by_value`: equal models and settings give equal losses, so the steps made from them share
+one compiled executable (an unhashable setting raises a TypeError naming it).
 
 Random draws are per example (`example_keys`), so every parallel mode draws the same
 numbers for the same example.
 """
 
-import dataclasses
-import functools
-from typing import Any, Callable
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from aejax.static import static_fn
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Loss:
-  """A loss named by its factory and arguments: two built with equal models and settings are equal,
-  so the train steps made from them share one compiled executable. Calling it builds the closure
-  (at trace time only). Unhashable arguments fall back to identity."""
-  factory: Callable
-  args: tuple
-  kwargs: tuple
-  part: int | None = None  # for factories returning a tuple of losses (the GAN's d and g losses)
-
-  def _key(self):
-    key = (self.factory, self.args, self.kwargs, self.part)
-    try:
-      hash(key)
-      return key
-    except TypeError:
-      return id(self)
-
-  def __eq__(self, other):
-    return isinstance(other, Loss) and self._key() == other._key()
-
-  def __hash__(self):
-    return hash(self._key())
-
-  def __call__(self, *args, **kwargs):
-    fn = self.factory(*self.args, **dict(self.kwargs))
-    return (fn if self.part is None else fn[self.part])(*args, **kwargs)
-
-
-def by_value(factory=None, *, parts: int = 0):
-  """Decorate a loss factory so that it returns `Loss` values (or a tuple of `parts` of them)."""
-  if factory is None:
-    return functools.partial(by_value, parts=parts)
-
-  @functools.wraps(factory)
-  def make(*args, **kwargs):
-    factory(*args, **kwargs)  # bad settings raise here, where they were given
-    args, kwargs = tuple(map(static_fn, args)), tuple(sorted((k, static_fn(v)) for k, v in kwargs.items()))
-    if parts:
-      return tuple(Loss(factory, args, kwargs, i) for i in range(parts))
-    return Loss(factory, args, kwargs)
-
-  return make
+from aejax.static import by_value
 
 
 def to_float(images):

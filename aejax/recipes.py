@@ -1,10 +1,13 @@
 """Recipes: initialise a model and train it the common way (Adam, traced settings) through `fit`.
 
 One function per kind of model: `train` (any loss), `train_autoencoder`, `train_classifier`,
-`train_gan`. Each builds its state and step (aejax.train) and hands them to aejax.trainer.fit,
-inside whatever session (parallel mode, checkpoints) the caller entered.
+`train_gan`, `train_semi_supervised_gan`. Each builds its state and step (aejax.train) and hands
+them to aejax.trainer.fit, inside whatever session (parallel mode, checkpoints) the caller entered.
+Each takes the run's `name` (its checkpoint directory in that session) and returns
+(state, history).
 """
 
+import dataclasses
 from typing import Callable
 
 import jax
@@ -41,7 +44,7 @@ def _global_statistics(module, mode: str):
 def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, seed: int, tx=None,
           b1: float = 0.9, decay_steps: int = 0, alpha: float = 1.0, hparams: dict | None = None,
           trainable: Callable[[tuple], bool] | None = None,
-          mode: str | None = None, workdir=None, log_every: int = 200, desc: str = "train",
+          mode: str | None = None, workdir=None, log_every: int = 200, name: str | None = None,
           checkpoint_every: int | None = None, eval_fn: Callable | None = None):
   """The common recipe: Adam(lr, b1) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
 
@@ -59,34 +62,33 @@ def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, see
            else create_train_state(params, tx, seed, hparams, trainable))
   step = make_train_step(loss_fn, parallel.axis_name(mode))
   return fit(state, step, data, steps, mode=mode, workdir=workdir, log_every=log_every,
-             desc=desc, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
+             name=name, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
 
 
 def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, seed: int,
                       kind: str = "mse", noise_std: float = 0.0, dropout: float = 0.0,
                       l1_codes: float = 0.0, kl_target: float = 0.0, kl_weight: float = 0.0,
-                      mode: str | None = None, desc: str = "autoencoder", log_every: int = 200,
+                      mode: str | None = None, name: str | None = None, log_every: int = 200,
                       eval_fn: Callable | None = None):
   """Initialise `model` (an aejax Autoencoder) from `seed` and train it to reconstruct `images`.
 
   The loss is losses.reconstruction with the given corruption/sparsity settings, passed as traced
   values (the set of non-zero ones is structural); images are uint8 NHWC. eval_fn(state) -> dict is
-  called every `log_every` steps (see `fit`). Returns (params, history).
+  called every `log_every` steps (see `fit`). Returns (state, history).
   """
   params = init(model, seed, jnp.zeros((1, *images.shape[1:]), jnp.float32))
   hparams = {k: v for k, v in dict(noise_std=noise_std, dropout=dropout, l1_codes=l1_codes,
                                    kl_weight=kl_weight).items() if v}
   if kl_weight:
     hparams["kl_target"] = kl_target
-  state, history = train(params, losses.reconstruction(model.apply, kind=kind), {"image": images}, steps=steps,
-                         batch_size=batch_size, lr=lr, seed=seed, hparams=hparams, mode=mode,
-                         log_every=log_every, desc=desc, eval_fn=eval_fn)
-  return state.params, history
+  return train(params, losses.reconstruction(model.apply, kind=kind), {"image": images}, steps=steps,
+               batch_size=batch_size, lr=lr, seed=seed, hparams=hparams, mode=mode,
+               log_every=log_every, name=name, eval_fn=eval_fn)
 
 
 def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size: int, lr: float,
                      seed: int, trainable: Callable[[tuple], bool] | None = None, unlabeled=None,
-                     consistency: dict | None = None, mode: str | None = None, desc: str = "classifier",
+                     consistency: dict | None = None, mode: str | None = None, name: str | None = None,
                      log_every: int = 200):
   """Train a classifier `apply_fn(params, x) -> logits` from `params` for a fixed number of Adam steps.
 
@@ -98,7 +100,7 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
   capped at the labelled set size (rounded down to a multiple of the devices it splits over). lr,
   the mask and the consistency weights are traced (only `max_shift` is structural), so scratch,
   probe and fine-tune runs share one compiled step.
-  Returns (params, history).
+  Returns (state, history).
   """
   if unlabeled is None:
     arrays = {"image": images, "label": labels}
@@ -111,59 +113,76 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
     tile = np.arange(len(unlabeled)) % len(images)
     arrays = {"image": images[tile], "label": labels[tile], "unlabeled": unlabeled}
     loss = losses.consistency_cross_entropy(apply_fn, max_shift=hparams.pop("max_shift", 2))
-  state, history = train(params, loss, arrays, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                         hparams=hparams, trainable=trainable or (lambda path: True), mode=mode,
-                         log_every=log_every, desc=desc)
-  return state.params, history
+  return train(params, loss, arrays, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+               hparams=hparams, trainable=trainable or (lambda path: True), mode=mode,
+               log_every=log_every, name=name)
 
 
-def train_gan(generator, discriminator, images, *, latent: int, steps: int, batch_size: int, lr,
-              seed: int, beta1: float = 0.5, decay_steps: int = 0, alpha: float = 1.0, labels=None,
-              d_steps: int = 1, pack: int = 1, unroll: int = 0, unroll_lr: float = 1e-2,
-              image_output: bool = True, loss_fns: tuple | None = None, mode: str | None = None,
-              desc: str = "gan", log_every: int = 200, eval_fn: Callable | None = None,
-              steps_per_dispatch: int | None = None):
+@dataclasses.dataclass(frozen=True)
+class GANOptions:
+  """How `train_gan` trains: sizes, Adam's schedule for both networks (cosine-decayed over
+  decay_steps to alpha * lr when decay_steps > 0; all traced, so settings share one compile) and
+  the loss's variant (PacGAN `pack`, Unrolled GAN `unroll` steps of `unroll_lr`). batch_size counts
+  samples: with pack m the discriminator judges batch_size / m packs of m samples each."""
+  latent: int
+  steps: int
+  batch_size: int
+  lr: float
+  beta1: float = 0.5
+  decay_steps: int = 0
+  alpha: float = 1.0
+  d_steps: int = 1
+  pack: int = 1
+  unroll: int = 0
+  unroll_lr: float = 1e-2
+  image_output: bool = True
+  average_decay: float = 0.999  # of the weights' moving average, state.average (traced)
+
+
+def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int, name: str | None = None,
+              labels=None, loss_fns: tuple | None = None, mode: str | None = None, log_every: int = 200,
+              eval_fn: Callable | None = None, steps_per_dispatch: int | None = None):
   """Initialise a generator and discriminator from `seed` and train them as a GAN on `images`.
 
-  images: uint8 NHWC images (or float points [N, D] with image_output=False). With `labels` the
-  pair is class-conditional. Loss: losses.gan_nonsaturating (PacGAN `pack`, Unrolled GAN `unroll`) unless `loss_fns` =
-  (d_loss_fn, g_loss_fn) is given; Adam(lr, beta1) for both, cosine-decayed over decay_steps to
-  alpha * lr when decay_steps > 0, all traced (lr may also be an optax schedule, compiled per
-  schedule object); the step is train.make_gan_step, one compile per
-  architecture and batch shape. Returns (GANState, history) with d_loss, g_loss, d_real, d_fake
-  per log point.
+  images: uint8 NHWC images (or float points [N, D] with opts.image_output=False). With `labels`
+  the pair is class-conditional. Loss: losses.gan_nonsaturating unless `loss_fns` =
+  (d_loss_fn, g_loss_fn) is given; the step is train.make_gan_step, one compile per architecture
+  and batch shape. Returns (GANState, history) with d_loss, g_loss, d_real, d_fake per log point.
   """
-  mode = resolve_mode(mode)
+  o, mode = opts, resolve_mode(mode)
   conditional = labels is not None
   arrays = {"image": images} if not conditional else {"image": images, "label": labels}
-  data = DeviceData(arrays, batch_size, seed, mode)
-  if batch_size % (pack * parallel.batch_split(mode)):
-    raise ValueError(f"{desc}: batch_size={batch_size} must be a multiple of pack={pack} on each device")
+  data = DeviceData(arrays, o.batch_size, seed, mode)
+  if o.batch_size % (o.pack * parallel.batch_split(mode)):
+    raise ValueError(f"{name}: batch_size={o.batch_size} must be a multiple of pack={o.pack} on each device")
   k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
   y0 = jnp.zeros((1,), jnp.int32) if conditional else None
-  g_params = init(generator, k_g, jnp.zeros((1, latent)), y0)
+  g_params = init(generator, k_g, jnp.zeros((1, o.latent)), y0)
   x0 = jnp.zeros((1, *np.shape(images)[1:]), jnp.float32)
-  if pack > 1:  # the loss packs points side by side and images along channels
-    x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * pack) if x0.ndim == 4 else (1, x0.size * pack), jnp.float32)
+  if o.pack > 1:  # the loss packs points side by side and images along channels
+    x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * o.pack) if x0.ndim == 4 else (1, x0.size * o.pack), jnp.float32)
   d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
   generator, discriminator = _global_statistics(generator, mode), _global_statistics(discriminator, mode)
-  fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, latent, conditional=conditional,
-                                             pack=pack, image_output=image_output, unroll=unroll,
-                                             unroll_lr=unroll_lr)
-  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha)
-  step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=d_steps)
-  return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn,
+  fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, o.latent, conditional=conditional,
+                                             pack=o.pack, image_output=o.image_output, unroll=o.unroll,
+                                             unroll_lr=o.unroll_lr)
+  state = create_adam_gan_state(g_params, d_params, seed, o.lr, o.beta1, decay_steps=o.decay_steps, alpha=o.alpha,
+                                average_decay=o.average_decay)
+  step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=o.d_steps)
+  return fit(state, step, data, o.steps, mode=mode, log_every=log_every, name=name, eval_fn=eval_fn,
              steps_per_dispatch=steps_per_dispatch)
 
 
 def train_semi_supervised_gan(generator, discriminator, images, labels, unlabeled, *, latent: int, steps: int,
                               batch_size: int, lr, seed: int, beta1: float = 0.5, decay_steps: int = 0,
-                              alpha: float = 1.0, unlabeled_weight: float = 1.0, mode: str | None = None,
-                              desc: str = "ssl gan", log_every: int = 200, eval_fn: Callable | None = None):
+                              alpha: float = 1.0, unlabeled_weight: float = 1.0, average_decay: float = 0.999,
+                              mode: str | None = None,
+                              name: str | None = None, log_every: int = 200, eval_fn: Callable | None = None):
   """The semi-supervised GAN (losses.gan_semi_supervised): `discriminator` classifies the labelled
   `images`/`labels` and tells `unlabeled` images from the generator's; the labelled set is tiled to
   the unlabeled set's length, so one shuffled batch holds both. Returns (GANState, history); the
-  classifier is `discriminator.apply(state.d.params, x)[0]`."""
+  classifier is `discriminator.apply(state.d.params, x)[0]`, or with the averaged weights
+  (Salimans et al. evaluate those) `discriminator.apply(state.average["d"], x)[0]`."""
   mode = resolve_mode(mode)
   tile = np.arange(len(unlabeled)) % len(images)
   data = DeviceData({"image": images[tile], "label": labels[tile], "unlabeled": unlabeled}, batch_size, seed, mode)
@@ -172,8 +191,9 @@ def train_semi_supervised_gan(generator, discriminator, images, labels, unlabele
   d_params = init(discriminator, k_d, jnp.zeros((1, *np.shape(images)[1:]), jnp.float32))
   generator = _global_statistics(generator, mode)
   fns = losses.gan_semi_supervised(generator.apply, discriminator.apply, latent)
-  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha)
+  state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha,
+                                average_decay=average_decay)
   state = state.replace(d=state.d.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}),
                         g=state.g.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}))
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode))
-  return fit(state, step, data, steps, mode=mode, log_every=log_every, desc=desc, eval_fn=eval_fn)
+  return fit(state, step, data, steps, mode=mode, log_every=log_every, name=name, eval_fn=eval_fn)

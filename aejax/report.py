@@ -31,10 +31,10 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 def pm(stats: dict, key: str, scale: float = 1.0, digits: int = 3) -> str:
   """"mean ± std" of `key` in a mean_std dict ({key, key + "_std"}), times `scale`, to `digits`
-  significant digits (the std to 2); just the mean when there is no std (one seed)."""
+  significant digits (the std to 2); just the mean when there is no std or one seed (no spread)."""
   mean = scale * stats[key]
   std = stats.get(key + "_std")
-  if std is None:
+  if std is None or stats.get("_n") == 1:
     return num(mean, digits)
   return f"{num(mean, digits)} ± {scale * std:.2g}"
 
@@ -51,6 +51,17 @@ def num(x, digits: int = 3) -> str:
 def anchor(value, source: str) -> str:
   """A published number labelled with its source, e.g. "86.76 (Burda et al. 2016, Table 1)"."""
   return f"{value} ({source})"
+
+
+def render_template(path: pathlib.Path, **context) -> str:
+  """Fill the Jinja2 template at `path` (an answer) from `context`. Its helpers: num, pm, table,
+  anchor (above) and fmt (Python's format); a name the context lacks is an error, never blank."""
+  import jinja2
+  env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(pathlib.Path(path).parent)),
+                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                           keep_trailing_newline=True, autoescape=False)
+  env.globals.update(num=num, pm=pm, table=table, anchor=anchor, fmt=format)
+  return env.get_template(pathlib.Path(path).name).render(**context)
 
 
 def write_answer(out: pathlib.Path, question: str, body: str) -> pathlib.Path:

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import optax
 from flax import traverse_util
 
+from aejax.static import static_fn
+
 LossFn = Callable[..., tuple[jax.Array, dict]]
 
 
@@ -127,9 +129,13 @@ def _mean(tree, axis_name):
 @dataclasses.dataclass(frozen=True)
 class TrainStep:
   """The step for `loss_fn(params, batch, rng, **hparams) -> (loss, metrics)`: a value, equal for
-  equal losses (aejax.losses builds them by value), so jit reuses one executable."""
+  equal losses (aejax.losses builds them by value; partials and bound methods go through
+  `static_fn`), so jit reuses one executable."""
   loss_fn: LossFn
   axis_name: str | None = None
+
+  def __post_init__(self):
+    object.__setattr__(self, "loss_fn", static_fn(self.loss_fn, "the train step's loss_fn"))
 
   def __call__(self, state: TrainState, batch) -> tuple[TrainState, dict]:
     next_rng, step_rng = _split_rng(state.rng)
@@ -144,55 +150,49 @@ def make_train_step(loss_fn: LossFn, axis_name: str | None = None) -> TrainStep:
   return TrainStep(loss_fn, axis_name)
 
 
-def make_scan_steps(train_step: Callable):
-  """Fuse many steps into one call: `(state, arrays, idx [K, B]) -> (state, metrics [K, ...])`.
-
-  `arrays` is a dict of device-resident datasets; step k trains on {name: a[idx[k]]}. One
-  dispatch (and one device sync, if any) per K steps instead of per step.
-  """
-
-  def scan_steps(state, arrays, idx):
-    def body(s, i):
-      return train_step(s, jax.tree.map(lambda a: a[i], arrays))
-
-    return jax.lax.scan(body, state, idx)
-
-  return scan_steps
-
-
-def make_eval_step(loss_fn: LossFn, axis_name: str | None = None):
-  """`(state, batch) -> metrics` with the loss's metrics, using a fixed key (deterministic)."""
-
-  def eval_step(state: TrainState, batch) -> dict:
-    _, metrics = loss_fn(state.params, with_index(batch, axis_name), jax.random.PRNGKey(0), **state.hparams)
-    return _mean(metrics, axis_name)
-
-  return eval_step
-
-
 class GANState(flax.struct.PyTreeNode):
-  """Generator and discriminator, each with its optimiser, sharing one step counter and key."""
+  """Generator and discriminator, each with its optimiser, sharing one step counter and key, and an
+  exponential moving average of both networks' weights (`average`, {"g", "d"}): after each step
+  average <- decay * average + (1 - decay) * weights, with a traced `average_decay` (0: the raw
+  weights). Averaged generator weights are what GAN papers sample from (Yazici et al. 2019); an
+  averaged discriminator is Salimans et al.'s classifier. Batch norm here uses the batch's
+  statistics, so the averaged weights need no statistics of their own."""
   step: jax.Array
   g: TrainState
   d: TrainState
   rng: jax.Array
+  average: dict
+  average_decay: jax.Array
 
   @property
   def params(self):
     return {"g": self.g.params, "d": self.d.params}
 
 
-def create_gan_state(g_params, d_params, g_tx, d_tx, seed: int) -> GANState:
-  return GANState(step=jnp.zeros((), jnp.int32), g=create_train_state(g_params, g_tx, seed),
-                  d=create_train_state(d_params, d_tx, seed), rng=jax.random.PRNGKey(seed))
+def _copy(tree):
+  """Fresh buffers: the compiled step donates its state, and one buffer cannot be donated twice."""
+  return jax.tree.map(jnp.copy, tree)
+
+
+def create_gan_state(g_params, d_params, g_tx, d_tx, seed: int, average_decay: float = 0.999) -> GANState:
+  g, d = create_train_state(g_params, g_tx, seed), create_train_state(d_params, d_tx, seed)
+  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d, rng=jax.random.PRNGKey(seed),
+                  average=_copy({"g": g.params, "d": d.params}), average_decay=jnp.float32(average_decay))
 
 
 def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2: float = 0.999,
-                          decay_steps: int = 0, alpha: float = 1.0) -> GANState:
-  """A GAN state with `adam` for both networks (traced lr, betas, decay: one compile per architecture)."""
+                          decay_steps: int = 0, alpha: float = 1.0, average_decay: float = 0.999) -> GANState:
+  """A GAN state with `adam` for both networks (traced lr, betas, decay, average decay: one compile
+  per architecture)."""
   kw = dict(decay_steps=decay_steps, alpha=alpha)
-  return GANState(step=jnp.zeros((), jnp.int32), g=create_adam_state(g_params, seed, lr, b1, b2, **kw),
-                  d=create_adam_state(d_params, seed, lr, b1, b2, **kw), rng=jax.random.PRNGKey(seed))
+  g, d = create_adam_state(g_params, seed, lr, b1, b2, **kw), create_adam_state(d_params, seed, lr, b1, b2, **kw)
+  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d, rng=jax.random.PRNGKey(seed),
+                  average=_copy({"g": g.params, "d": d.params}), average_decay=jnp.float32(average_decay))
+
+
+def moving_average(average, params, decay):
+  """One step of an exponential moving average: decay * average + (1 - decay) * params, leaf by leaf."""
+  return jax.tree.map(lambda a, p: a + (1 - decay) * (p - a), average, params)
 
 
 def make_gan_step(d_loss_fn: Callable, g_loss_fn: Callable, axis_name: str | None = None,
@@ -214,6 +214,10 @@ class GANStep:
   axis_name: str | None = None
   d_steps: int = 1
 
+  def __post_init__(self):
+    for name in ("d_loss_fn", "g_loss_fn"):
+      object.__setattr__(self, name, static_fn(getattr(self, name), f"the GAN step's {name}"))
+
   def __call__(self, state: GANState, batch) -> tuple[GANState, dict]:
     d_grad = jax.value_and_grad(self.d_loss_fn, has_aux=True)
     g_grad = jax.value_and_grad(self.g_loss_fn, has_aux=True)
@@ -227,4 +231,5 @@ class GANStep:
     (_, g_metrics), grads = g_grad(state.g.params, d.params, batch, keys[-1], **state.g.hparams)
     g = state.g.apply_gradients(_mean(grads, self.axis_name))
     metrics = _mean({**d_metrics, **g_metrics}, self.axis_name)
-    return state.replace(step=state.step + 1, g=g, d=d, rng=rng), metrics
+    average = moving_average(state.average, {"g": g.params, "d": d.params}, state.average_decay)
+    return state.replace(step=state.step + 1, g=g, d=d, rng=rng, average=average), metrics

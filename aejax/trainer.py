@@ -79,30 +79,39 @@ class DeviceData:
     return parallel.put_batch(_gather(self.arrays, self.indices(step)), self.mode)
 
 
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9=._-]*")
+
+
 class Session:
   """How every run of `fit` inside `with session(...)` is placed and kept.
 
   mode: "auto" (mesh over all devices when there are several, else jit), "jit", "pmap" or "mesh".
-  root: if set, run NAME checkpoints to root/runs/NAME (its final state always; every
-    `checkpoint_every` steps as well when > 0), logs root/runs/NAME/metrics.jsonl and writes
-    TensorBoard events to root/tb/NAME; a run whose directory holds checkpoints resumes from the
-    latest. Names repeat-proof: the k-th run with the same name gets the suffix "~k".
+  root: if set, the run named NAME (by its caller: `fit(name=...)`) checkpoints to
+    root/runs/NAME (its final state always; every `checkpoint_every` steps as well when > 0), logs
+    root/runs/NAME/metrics.jsonl and writes TensorBoard events to root/tb/NAME; a run whose
+    directory holds checkpoints resumes from the latest. A name used twice in one session is an
+    error: two runs would share one checkpoint.
   """
 
   def __init__(self, mode: str = "auto", root=None, checkpoint_every: int = 0):
     self.mode = parallel.resolve_mode(mode)
     self.root = pathlib.Path(root) if root is not None else None
     self.checkpoint_every = checkpoint_every
-    self._seen = collections.Counter()
+    self._names = set()
 
-  def workdir(self, name: str) -> pathlib.Path | None:
+  def workdir(self, name: str | None) -> pathlib.Path | None:
+    """root/runs/<name>, claimed once; None without a root."""
     if self.root is None:
       return None
-    slug = re.sub(r"[^A-Za-z0-9=._-]+", "_", name).strip("_") or "run"
-    self._seen[slug] += 1
-    if self._seen[slug] > 1:
-      slug += f"~{self._seen[slug]}"
-    return self.root / "runs" / slug
+    if name is None:
+      raise ValueError("a training run in a session that keeps checkpoints needs a name: fit(..., name=...)")
+    if not RUN_NAME.fullmatch(name):
+      raise ValueError(f"run name {name!r}: use letters, digits and . _ = - (it names a directory)")
+    if name in self._names:
+      raise ValueError(f"run name {name!r} is used twice in this experiment; give each run its own name "
+                       f"(two runs would share one checkpoint)")
+    self._names.add(name)
+    return self.root / "runs" / name
 
 
 _SESSION = contextvars.ContextVar("aejax_session", default=None)
@@ -142,14 +151,17 @@ def _sigterm_flag():
 
 
 def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str | None = None,
-        workdir=None, checkpoint_every: int | None = None, keep: int = 2, log_every: int = 100,
-        desc: str = "train", eval_fn: Callable | None = None, progress: bool = True,
+        name: str | None = None, workdir=None, checkpoint_every: int | None = None, keep: int = 2,
+        log_every: int = 100, desc: str | None = None, eval_fn: Callable | None = None, progress: bool = True,
         steps_per_dispatch: int | None = None, tb_dir=None):
   """Run `step_fn` until `state.step == num_steps`; returns (state, history).
 
   step_fn: a pure step from aejax.train (not yet jitted); `fit` compiles it for `mode` (default:
     the one `data` was placed for). Equal steps (aejax's compare by value) share one executable.
-  workdir: if set (default: the session's directory for the run named `desc`), checkpoints go to
+  name: the run's name, given by its caller: in a session with a root, its directory
+    root/runs/<name> (and TensorBoard's root/tb/<name>). desc: the progress bar's label (default:
+    the name); it never decides where anything is saved.
+  workdir: if set (default: the session's directory for the run `name`), checkpoints go to
     workdir/checkpoints and are resumed from the latest, and the logged metrics go to
     workdir/metrics.jsonl; a resumed run's history is read back from it, so it equals an
     uninterrupted run's (timings aside).
@@ -169,13 +181,14 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
   (default: STEPS_PER_DISPATCH on an accelerator, 1 on a CPU).
   """
   sess = current()
+  desc = desc or name or "train"
   if steps_per_dispatch is None:
     steps_per_dispatch = 1 if jax.default_backend() == "cpu" else STEPS_PER_DISPATCH
   placed = getattr(data, "mode", None)  # DeviceData knows its mode; any object with .batch(step) will do
   mode = (placed or sess.mode) if mode is None else parallel.resolve_mode(mode)
   checkpoint_every = sess.checkpoint_every if checkpoint_every is None else checkpoint_every
   if workdir is None:
-    workdir = sess.workdir(desc)
+    workdir = sess.workdir(name)
     if tb_dir is None and workdir is not None:
       tb_dir = sess.root / "tb" / workdir.name
   else:

@@ -45,9 +45,9 @@ import torch  # noqa: E402
 import torch.nn as tnn  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from aejax import data, losses  # noqa: E402
+from aejax import data, losses, parallel  # noqa: E402
 from aejax.models.autoencoder import conv_autoencoder  # noqa: E402
-from aejax.train import create_train_state, make_scan_steps, make_train_step  # noqa: E402
+from aejax.train import create_train_state, make_train_step  # noqa: E402
 
 BATCH, NOISE, LR, SEED = 64, 0.1, 1e-3, 0
 
@@ -111,7 +111,7 @@ class AejaxRunner:
     self.arrays = {"image": jax.device_put(train_images)}  # uint8, resident
     self.fuse = fuse
     if fuse > 1:
-      self.step = jax.jit(make_scan_steps(step), donate_argnums=0)
+      self.step = parallel.compile_steps(step)
     else:
       self.step = jax.jit(step, donate_argnums=0)
       self._take = jax.jit(lambda a, i: a[i])
@@ -120,7 +120,7 @@ class AejaxRunner:
   def train(self, idx):
     if self.fuse > 1:
       for chunk in idx.reshape((-1, self.fuse, idx.shape[1])):
-        self.state, metrics = self.step(self.state, self.arrays, chunk)
+        self.state, metrics, _ = self.step(self.state, self.arrays, chunk, self.fuse)
       loss = metrics["loss"][-1]
     else:
       for rows in idx:

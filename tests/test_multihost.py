@@ -89,14 +89,18 @@ def launch_two(argv, out, tmp_path):
 
 
 @pytest.mark.slow
-# q8: its PacGAN 2-D GANs (maxout, batch norm) diverge between reduction orders in the 40-step smoke
-# run (seen 2026-11-29 under pmap and across two hosts alike); see tests/experiments/test_parallel_modes.py
-@pytest.mark.parametrize("name", ["q5_tied_weights", pytest.param("q8_gan_difficulties", marks=pytest.mark.xfail(
-    reason="q8's 2-D GANs diverge between reduction orders in smoke; see test_parallel_modes"))])
+@pytest.mark.parametrize("name", ["q5_tied_weights", "q8_gan_difficulties"])
 def test_two_hosts_run_one_experiment(name, tmp_path):
-  """Two processes make one run: process 0 alone writes the results, which match one process's."""
+  """Two processes make one run: process 0 alone writes the results, which match one process's.
+
+  Whole GAN runs (q8's) agree across hosts only in distribution, as across parallel modes: a
+  rounding difference in the all-reduce can flip the sign of an Adam step of q8's tiny 2-D
+  generator gradients, and the game goes elsewhere (tests/experiments/test_parallel_modes.py). Their
+  metrics' structure is compared, not their numbers (compare.GAN_RUNS); tests/test_gan_parallel.py
+  checks that one GAN step is equal across modes.
+  """
   import run
-  from tests.experiments.compare import differences, strip_timings
+  from tests.experiments.compare import differences, strip_timings, without_gan_numbers
   argv = [name, "--profile", "smoke", "--set", "parallel=mesh"]
   results = launch_two(argv, tmp_path / "two", tmp_path)
   for i, (rc, out, err) in enumerate(results):
@@ -108,5 +112,6 @@ def test_two_hosts_run_one_experiment(name, tmp_path):
   assert run.main([*argv, "--out", str(tmp_path / "one")]) == 0  # this process: 1 process x 4 devices
   one = json.loads((tmp_path / "one" / name / "metrics.json").read_text())
   # the same global batches on the same 4 devices; only the all-reduce (gloo vs in-process) differs
-  measured = lambda m: {k: v for k, v in strip_timings(m).items() if k not in ("findings", "gain_over_scratch")}
+  measured = lambda m: without_gan_numbers(name, {k: v for k, v in strip_timings(m).items()
+                                                  if k not in ("findings", "gain_over_scratch")})
   assert differences(measured(two), measured(one), rtol=1e-3, atol=1e-4, discrete_rtol=0.05) == []

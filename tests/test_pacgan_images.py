@@ -23,7 +23,7 @@ def test_images_are_packed_along_channels_in_order():
 def test_train_gan_with_packed_dcgan_discriminator():
   images = np.random.default_rng(0).integers(0, 255, (32, 28, 28, 3), dtype=np.uint8)
   g, d = gan.DCGANGenerator(channels=3, base=4), gan.DCGANDiscriminator(base=4)
-  state, history = recipes.train_gan(g, d, images, latent=8, steps=2, batch_size=8, lr=1e-3, seed=0, pack=2,
-                                     log_every=1, desc="test")
+  state, history = recipes.train_gan(g, d, images, recipes.GANOptions(latent=8, steps=2, batch_size=8, lr=1e-3, pack=2),
+                                     seed=0, log_every=1, name="test")
   assert state.d.params["params"]["Conv_0"]["kernel"].shape[2] == 6
   assert np.isfinite(history[-1]["d_loss"])

@@ -68,7 +68,7 @@ def same_series(points, history, key):
 def test_scalars_equal_history_and_images_become_a_grid(tmp_path):
   images = np.linspace(0, 1, 5 * 4 * 3, dtype=np.float32).reshape(5, 4, 3, 1)
   with trainer.session("jit", root=tmp_path):
-    _, history = fit(6, make_step(0.0), desc="toy run", eval_fn=lambda state: {"images": images, "score": 1.5})
+    _, history = fit(6, make_step(0.0), name="toy_run", desc="toy run", eval_fn=lambda state: {"images": images, "score": 1.5})
   assert [r["step"] for r in history] == [2, 4, 6]
   assert all("images" not in r for r in history)
   assert "images" not in (tmp_path / "runs" / "toy_run" / "metrics.jsonl").read_text()
@@ -101,7 +101,7 @@ def test_only_process_0_writes(tmp_path, monkeypatch):
   data = trainer.DeviceData({"x": X}, 8, seed=0, mode="jit")  # process 0's rows: the batch is not empty
   monkeypatch.setattr(jax, "process_index", lambda *a: 1)
   with trainer.session("jit", root=tmp_path):
-    _, history = trainer.fit(state, make_step(0.0), data, 2, log_every=2, progress=False, desc="r")
+    _, history = trainer.fit(state, make_step(0.0), data, 2, log_every=2, progress=False, name="r")
   assert [r["step"] for r in history] == [2] and not (tmp_path / "tb").exists()
 
 
@@ -110,9 +110,9 @@ def interrupted_then_resumed(root):
   values. Returns its TensorBoard directory and the resumed history."""
   with trainer.session("jit", root=root, checkpoint_every=4):
     with pytest.raises(trainer.NonFiniteLossError):
-      fit(10, make_step(1.0, nan_from=7), desc="r")
+      fit(10, make_step(1.0, nan_from=7), name="r")
   with trainer.session("jit", root=root, checkpoint_every=4):
-    _, history = fit(10, make_step(0.0), desc="r")
+    _, history = fit(10, make_step(0.0), name="r")
   return root / "tb" / "r", history
 
 

@@ -88,6 +88,35 @@ def test_gan_step_updates_both_players_in_one_jit():
     assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(old.params), jax.tree.leaves(upd.params)))
 
 
+def test_gan_state_averages_the_weights_as_the_closed_form():
+  """After k steps the average is decay^k w_0 + (1 - decay) sum_i decay^(k-i) w_i, for both networks;
+  the decay is traced (another value reuses the executable) and 0 gives the raw weights."""
+  from aejax.experiment import compile_counter
+  g, d = gan.MLPGenerator(hidden=(8,)), gan.MLPDiscriminator(hidden=(8,))
+  key = jax.random.PRNGKey(0)
+  gp, dp = g.init(key, jnp.zeros((1, 4))), d.init(key, jnp.zeros((1, 2)))
+  d_loss, g_loss = losses.gan_nonsaturating(g.apply, d.apply, latent=4, image_output=False)
+  step = jax.jit(make_gan_step(d_loss, g_loss))
+  batch = {"image": jnp.asarray(RNG.normal(size=(16, 2)), jnp.float32)}
+  tx = optax.adam(1e-2)  # one optimiser object: the state's static part is then the same
+  for decay in (0.9, 0.0):
+    before = compile_counter()[0]
+    state = create_gan_state(gp, dp, tx, tx, seed=0, average_decay=decay)
+    weights = [state.params]
+    for _ in range(6):
+      state, _ = step(state, batch)
+      weights.append(state.params)
+    k = len(weights) - 1
+    coef = [decay ** k] + [(1 - decay) * decay ** (k - i) for i in range(1, k + 1)]
+    closed = jax.tree.map(lambda *ws: sum(c * np.asarray(w, np.float64) for c, w in zip(coef, ws)), *weights)
+    # k float32 updates a + (1 - d)(w - a), each rounding to within eps of the running value's scale
+    scale = jax.tree.map(lambda *ws: max(float(np.abs(w).max()) for w in ws), *weights)
+    for a, b, w in zip(jax.tree.leaves(state.average), jax.tree.leaves(closed), jax.tree.leaves(scale)):
+      np.testing.assert_allclose(a, b, rtol=0, atol=4 * k * np.finfo(np.float32).eps * w)
+    if decay == 0.0:
+      assert compile_counter()[0] == before  # the decay is a value in the state, not a constant
+
+
 def test_adam_cosine_decay_is_traced_and_matches_optax():
   """train.adam's cosine decay equals optax.cosine_decay_schedule, and other settings reuse the compile."""
   from aejax.experiment import compile_counter

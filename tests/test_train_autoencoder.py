@@ -20,13 +20,14 @@ def test_trains_reproducibly_and_reduces_error():
   x = _images()
   model = mlp_autoencoder(8, image_shape=(8, 8, 1), hidden=(32,))
   init = model.init(jax.random.PRNGKey(0), np.zeros((1, 8, 8, 1), np.float32))
-  params, history = train_autoencoder(model, x, steps=60, batch_size=32, lr=3e-3, seed=0, log_every=20)
+  state, history = train_autoencoder(model, x, steps=60, batch_size=32, lr=3e-3, seed=0, log_every=20)
+  params = state.params
   assert [h["step"] for h in history] == [20, 40, 60]
   before = image_metrics.reconstruction_mse(model.apply, init, x).mean()
   after = image_metrics.reconstruction_mse(model.apply, params, x).mean()
   assert after < 0.5 * before
   again, _ = train_autoencoder(model, x, steps=60, batch_size=32, lr=3e-3, seed=0, log_every=20)
-  np.testing.assert_array_equal(jax.tree.leaves(params)[0], jax.tree.leaves(again)[0])
+  np.testing.assert_array_equal(jax.tree.leaves(params)[0], jax.tree.leaves(again.params)[0])
 
 
 def test_loss_settings_and_eval_fn_pass_through():

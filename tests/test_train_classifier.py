@@ -61,12 +61,13 @@ def test_train_classifier_learns_freezes_and_reuses_the_compiled_step():
   x, y = _data(40)
   tx, ty = _data(200, seed=1)
   assert classifier_accuracy(clf.apply, init, tx, ty) < 0.9
-  params, history = recipes.train_classifier(clf.apply, init, x, y, steps=150, batch_size=64, lr=1e-2,
-                                             seed=0, log_every=50)  # batch capped at the 40 labels
+  state, history = recipes.train_classifier(clf.apply, init, x, y, steps=150, batch_size=64, lr=1e-2,
+                                            seed=0, log_every=50)  # batch capped at the 40 labels
+  params = state.params
   assert [h["step"] for h in history] == [50, 100, 150]
   assert classifier_accuracy(clf.apply, params, tx, ty) == 1.0
-  probe, _ = recipes.train_classifier(clf.apply, init, x, y, steps=20, batch_size=64, lr=1e-2, seed=0,
-                                      trainable=head_only)
+  probe = recipes.train_classifier(clf.apply, init, x, y, steps=20, batch_size=64, lr=1e-2, seed=0,
+                                   trainable=head_only)[0].params
   for (path, before), after in zip(jax.tree_util.tree_leaves_with_path(init), jax.tree.leaves(probe)):
     changed = not np.allclose(before, after)
     assert changed == ("head" in jax.tree_util.keystr(path)), path
@@ -85,9 +86,9 @@ def test_train_classifier_with_unlabeled_images_and_pretrained_encoder():
   assert pretrained["params"]["head"] is init["params"]["head"]
   x, y = _data(8)
   unlabeled, _ = _data(96, seed=2)
-  params, history = recipes.train_classifier(
+  state, history = recipes.train_classifier(
       clf.apply, pretrained, x, y, steps=40, batch_size=32, lr=1e-2, seed=0, unlabeled=unlabeled,
       consistency={"threshold": 0.5, "max_shift": 0}, log_every=40)
   assert 0.0 <= history[-1]["confident_fraction"] <= 1.0 and np.isfinite(history[-1]["loss"])
   tx, ty = _data(200, seed=1)
-  assert classifier_accuracy(clf.apply, params, tx, ty) > 0.9
+  assert classifier_accuracy(clf.apply, state.params, tx, ty) > 0.9

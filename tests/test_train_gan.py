@@ -9,8 +9,8 @@ from aejax.models import gan
 def test_mlp_gan_moves_towards_the_data():
   points, modes, _ = data.mixture("ring", 512, seed=0)
   g, d = gan.MLPGenerator(hidden=(32,)), gan.MLPDiscriminator(hidden=(32,))
-  state, history = recipes.train_gan(g, d, points, latent=4, steps=80, batch_size=64, lr=5e-3,
-                                     seed=0, image_output=False, log_every=40)
+  state, history = recipes.train_gan(g, d, points, recipes.GANOptions(latent=4, steps=80, batch_size=64, lr=5e-3,
+                                                                           image_output=False), seed=0, log_every=40)
   assert [h["step"] for h in history] == [40, 80]
   assert all(np.isfinite(h["d_loss"]) and np.isfinite(h["g_loss"]) for h in history)
   before = gan.generate(g.apply, g.init(__import__("jax").random.PRNGKey(0), np.zeros((1, 4))), 500, 4,
@@ -25,8 +25,8 @@ def test_conditional_dcgan_step_and_generate():
   images = rng.integers(0, 256, (64, 28, 28, 1)).astype(np.uint8)
   labels = rng.integers(0, 10, 64).astype(np.int32)
   g, d = gan.DCGANGenerator(base=8, num_classes=10), gan.DCGANDiscriminator(base=8, num_classes=10)
-  state, history = recipes.train_gan(g, d, images, labels=labels, latent=8, steps=2, batch_size=32,
-                                     lr=1e-3, seed=0)
+  state, history = recipes.train_gan(g, d, images, recipes.GANOptions(latent=8, steps=2, batch_size=32, lr=1e-3),
+                                     labels=labels, seed=0)
   assert int(state.step) == 2 and np.isfinite(history[-1]["d_loss"])
   x = gan.generate(g.apply, state.g.params, 7, 8, seed=0, labels=np.arange(7), batch_size=4)
   assert x.shape == (7, 28, 28, 1) and x.min() >= 0 and x.max() <= 1

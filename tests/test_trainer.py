@@ -107,3 +107,17 @@ def test_fused_dispatches_equal_single_steps(tmp_path):
     state, _ = one(state, data.batch(s))
   assert_trained_close(fused.params, state.params, lr=1e-2, steps=20)
   np.testing.assert_array_equal(fused.rng, state.rng)
+
+
+def test_runs_are_named_by_their_callers(tmp_path):
+  """In a session that keeps checkpoints, the caller's name is the run's directory; the label is only
+  a label; a run without a name, a name used twice, or a name that is not a directory name is refused."""
+  with trainer.session("jit", root=tmp_path):
+    fit(2, name="seed-0", desc="a label with spaces")
+    assert (tmp_path / "runs" / "seed-0" / "metrics.jsonl").exists()
+    with pytest.raises(ValueError, match="used twice"):
+      fit(2, name="seed-0")
+    with pytest.raises(ValueError, match="needs a name"):
+      fit(2)
+    with pytest.raises(ValueError, match="directory"):
+      fit(2, name="../up")

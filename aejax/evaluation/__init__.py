@@ -27,11 +27,16 @@ def batched_apply(fn, x, batch_size: int = 1000):
 
 
 def mean_std(rows: list[dict]) -> dict:
-  """Per-key mean and std over seeds: {k: mean, k + "_std": std} for the numeric keys of `rows`."""
+  """Per-key mean and std over seeds: {k: mean, k + "_std": std} for the numeric keys of `rows`, and
+  "_n": how many rows (aejax.report.pm shows no spread for one)."""
   out = {}
   for k in rows[0]:
+    if any(r[k] is None for r in rows):  # not measured on some seed: no mean
+      out[k] = None
+      continue
     vals = np.asarray([r[k] for r in rows], np.float64)
     out[k], out[k + "_std"] = float(vals.mean()), float(vals.std())
+  out["_n"] = len(rows)
   return out
 
 

@@ -63,14 +63,14 @@ def cache_path(dataset: str, steps: int, seed: int) -> pathlib.Path:
 
 
 def train_classifier(images, labels, *, num_classes: int = 10, steps: int, seed: int = 0,
-                     batch_size: int = 128, lr: float = 1e-3, progress_desc: str = "classifier"):
+                     batch_size: int = 128, lr: float = 1e-3, name: str | None = None):
   """Train the CNN with cross-entropy (Adam, cosine decay) on uint8 `images`; returns (model, params)."""
   model = CNN(num_classes=num_classes)
   params = recipes.init(model, seed, jnp.zeros((1, *images.shape[1:]), jnp.float32))
   state, _ = recipes.train(params, losses.cross_entropy(model.apply), {"image": images, "label": labels},
                            steps=steps, batch_size=min(batch_size, len(images)), lr=lr, seed=seed,
                            decay_steps=steps, alpha=0.05,
-                           desc=progress_desc, log_every=max(1, steps))
+                           name=name, log_every=max(1, steps))
   return model, state.params
 
 
@@ -100,7 +100,7 @@ def pretrained(dataset: str, *, steps: int = DEFAULT_STEPS, seed: int = 0, batch
       return Classifier(model, saved["params"], float(saved["test_acc"]), dataset, path)
     model, params = train_classifier(ds.train_images, ds.train_labels, num_classes=ds.num_classes,
                                      steps=steps, seed=seed, batch_size=batch_size,
-                                     progress_desc=f"classifier {dataset}")
+                                     name=f"classifier-{dataset}")
     clf = Classifier(model, params, 0.0, dataset, path)
     clf.test_acc = accuracy(clf, ds.test_images, ds.test_labels)
     ckpt.save(steps, {"params": params, "test_acc": np.asarray(clf.test_acc, np.float32)})

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from aejax.models import layers
+from aejax.static import static_fn
 
 
 def minibatch_std(h, axis_name: str | None = None):
@@ -159,12 +160,11 @@ class DCGANDiscriminator(nn.Module):
     return logits
 
 
-@functools.lru_cache(maxsize=32)
-def _sampler(g_apply, conditional: bool, image_output: bool):
-  def sample(g_params, z, y):
-    out = g_apply(g_params, z, y) if conditional else g_apply(g_params, z)
-    return jax.nn.sigmoid(out) if image_output else out
-  return jax.jit(sample)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _sample(g_apply, conditional: bool, image_output: bool, g_params, z, y):
+  """One chunk of samples; g_apply is static (by value: `g.apply` of an equal generator reuses the compile)."""
+  out = g_apply(g_params, z, y) if conditional else g_apply(g_params, z)
+  return jax.nn.sigmoid(out) if image_output else out
 
 
 def generate(g_apply, g_params, n: int, latent: int, seed: int, labels=None, image_output: bool = True,
@@ -174,7 +174,7 @@ def generate(g_apply, g_params, n: int, latent: int, seed: int, labels=None, ima
   labels [n] (class-conditional generators) or None. Sampled in fixed-size chunks (one compile).
   """
   import numpy as np
-  sample = _sampler(g_apply, labels is not None, image_output)
+  sample = functools.partial(_sample, static_fn(g_apply, "generate's g_apply"), labels is not None, image_output)
   # always whole chunks of batch_size (extra samples dropped): a batch-norm generator's samples then see
   # batch statistics of batch_size samples, whatever n is
   z = jax.random.normal(jax.random.PRNGKey(seed), (-(-n // batch_size) * batch_size, latent))

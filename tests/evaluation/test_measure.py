@@ -33,7 +33,9 @@ def _blobs(n, seed):
 
 def test_mean_std_over_seeds():
   out = mean_std([{"a": 1.0, "b": 2}, {"a": 3.0, "b": 2}])
-  assert out == {"a": 2.0, "a_std": 1.0, "b": 2.0, "b_std": 0.0}
+  assert out == {"a": 2.0, "a_std": 1.0, "b": 2.0, "b_std": 0.0, "_n": 2}
+  from aejax.report import pm
+  assert pm(out, "a") == "2 ± 1" and pm(mean_std([{"a": 1.5}]), "a") == "1.5"  # one seed: no spread to show
 
 
 def test_identity_model_measures_like_pixels():

@@ -51,3 +51,28 @@ def test_stacked_mnist_counts_triples_in_channel_order_and_kl():
   assert m["modes"] == 2 and m["kl"] == pytest.approx(np.log(500))
   digits = modes.channel_digits(read_pixel, stacked([[7, 0, 4]]))
   assert digits.tolist() == [[7, 0, 4]]
+
+
+def one_hot_logits(x, sure: float = 20.0):
+  """Logits that read the pixel as the digit: confident (max softmax near 1) unless the pixel is 255."""
+  digit = x[:, 0, 0, 0].astype(int)
+  logits = np.zeros((len(x), 10))
+  logits[np.arange(len(x)), digit % 10] = np.where(digit == 255, 0.1, sure)  # 255: an unsure read of 5
+  return logits
+
+
+def test_confident_counts_need_every_channel_read_confidently():
+  triples = [[1, 2, 3]] * 6 + [[4, 5, 6]] * 2 + [[7, 255, 9]] * 2  # the last two: one channel unsure
+  m = modes.stacked_mnist_modes(one_hot_logits, stacked(triples))
+  assert m["modes"] == 3  # argmax reads 7, 5, 9: the unsure channel still names a mode
+  assert m["confident_modes"] == 2 and m["confident_pct"] == pytest.approx(80.0)
+  assert m["confident_kl"] == pytest.approx(0.75 * np.log(750) + 0.25 * np.log(250))
+  none = modes.stacked_mnist_modes(one_hot_logits, stacked([[255, 255, 255]]))
+  assert none["confident_pct"] == 0.0 and none["confident_modes"] == 0 and none["confident_kl"] is None
+
+
+def test_noise_control_is_digit_sized_noise():
+  x = modes.noise_images(8, seed=0)
+  assert x.shape == (8, 28, 28, 3) and x.dtype == np.uint8
+  assert not x[:, :4].any() and not x[:, :, -4:].any()  # black outside the centred 20 x 20 box
+  assert x[:, 4:24, 4:24].std() > 30 and not np.array_equal(x[..., 0], x[..., 1])

@@ -19,7 +19,7 @@ def test_q1_smoke_writes_issue_metrics(tmp_path):
   # more noise, lower input PSNR: the noise really is applied at the stated level
   assert m["denoise"]["psnr_noisy"]["0.1"] > m["denoise"]["psnr_noisy"]["0.3"] > m["denoise"]["psnr_noisy"]["0.5"]
   anomaly = m["anomaly"]
-  assert len(anomaly["auroc_per_class"]) == m["_meta"]["config"]["anomaly_classes"]
+  assert len(anomaly["auroc_per_class"]) == m["_meta"]["config"]["anomaly"]["classes"]
   assert all(0 <= a <= 1 for a in anomaly["auroc_per_class"])
   assert anomaly["auroc_mean"] == pytest.approx(sum(anomaly["auroc_per_class"]) / len(anomaly["auroc_per_class"]))
   for key in ("probe_acc_ae", "probe_acc_pixels", "probe_acc_random"):

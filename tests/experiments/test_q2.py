@@ -26,3 +26,7 @@ def test_q2_smoke(tmp_path):
 
 def test_q2_rejects_labels_that_cannot_be_balanced(tmp_path):
   assert run.main(["q2", "--profile", "smoke", "--set", "labels=(105,)", "--out", str(tmp_path)]) == 2
+
+
+def test_q2_rejects_a_threshold_above_one(tmp_path):
+  assert run.main(["q2", "--profile", "smoke", "--set", "consistency.threshold=1.5", "--out", str(tmp_path)]) == 2

@@ -21,3 +21,7 @@ def test_q3_smoke(tmp_path):
   answer = (out / "answer.md").read_text()
   assert "linear probe" in answer.lower() and "nan" not in answer
   assert (out / "denoising.png").exists() and (out / "plain_training.png").exists()
+
+
+def test_q3_rejects_more_knn_references_than_probe_codes(tmp_path):
+  assert run.main(["q3", "--profile", "smoke", "--set", "knn.ref=2000", "--out", str(tmp_path)]) == 2

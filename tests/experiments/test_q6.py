@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import run
+from aejax import experiment
 from experiments import q6_vae
 
 
@@ -25,13 +26,13 @@ def test_q6_smoke(tmp_path):
   nll = metrics["iw_curve"]["nll_nats"]
   assert nll[-1] <= nll[0] + 1e-3
   curve = metrics["nll_curve"]  # one point per curve_every_epochs, the last at the end of training
-  assert curve["epochs"] == [float(e) for e in range(1, cfg["mlp_epochs"] + 1)] and len(curve["nll_nats"]) == 2
-  assert metrics["models"]["mlp_vae"]["epochs"] == cfg["mlp_epochs"]
+  assert curve["epochs"] == [float(e) for e in range(1, cfg["mlp"]["epochs"] + 1)] and len(curve["nll_nats"]) == 2
+  assert metrics["models"]["mlp_vae"]["epochs"] == cfg["mlp"]["epochs"]
   answer = (out / "answer.md").read_text()
   assert "86.76" in answer and "nan" not in answer
   for fig in ("samples.png", "manifold.png", "interpolation.png", "latent_2d.png", "training.png", "nll_vs_epochs.png"):
     assert (out / fig).exists(), fig
-  assert (out / "tb" / "q6_mlp_vae").is_dir()  # samples and the NLL curve in TensorBoard
+  assert (out / "tb" / "mlp_vae").is_dir()  # samples and the NLL curve in TensorBoard, under the run's name
 
 
 @pytest.mark.parametrize("per_epoch", [1, 3])
@@ -44,4 +45,5 @@ def test_burda_schedule_steps_down_at_three_to_the_i_epochs(per_epoch):
     if epoch:
       assert float(schedule(epoch * per_epoch - 1)) == pytest.approx(1e-3 * 10 ** (-(i - 1) / 7), rel=1e-5)
   assert float(schedule(steps - 1)) == pytest.approx(1e-4, rel=1e-5)
-  assert "tx" in q6_vae.mlp_optimizer({**q6_vae.config("paper")}, steps)
+  paper = experiment.schema(q6_vae).build(q6_vae.PROFILES["paper"])
+  assert "tx" in q6_vae.mlp_optimizer(paper.mlp, steps)
