@@ -199,7 +199,8 @@ def cross_entropy(apply_fn: Callable, augment_noise: float = 0.0):
 
 @by_value(parts=2)
 def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditional: bool = False,
-                      pack: int = 1, image_output: bool = True, unroll: int = 0, unroll_lr: float = 1e-2):
+                      pack: int = 1, image_output: bool = True, unroll: int = 0, unroll_lr: float = 1e-2,
+                      axis_name: str | None = None):
   """Standard GAN losses (Goodfellow et al.), non-saturating generator loss.
 
   Returns (d_loss_fn, g_loss_fn) with signatures
@@ -209,7 +210,8 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
   unroll > 0 is the Unrolled GAN (Metz et al. 2017): the generator is scored by the discriminator
   after `unroll` gradient steps of size unroll_lr on its loss against the current
   generator, differentiated through those steps, so it is pushed towards moves the discriminator
-  cannot simply answer by following it to the next mode.
+  cannot simply answer by following it to the next mode. axis_name: under pmap, the batch axis the
+  inner steps' gradients are averaged over, so they follow the whole batch's gradient as on one device.
   """
 
   def fake(g_params, batch, rng):
@@ -254,6 +256,7 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
     if unroll:
       def d_step(d, key):
         grads = jax.grad(lambda d: d_terms(d, g_params, batch, key, through_generator=True)[0])(d)
+        grads = grads if axis_name is None else jax.lax.pmean(grads, axis_name)
         return jax.tree.map(lambda p, g: p - unroll_lr * g, d, grads), None
       d_params, _ = jax.lax.scan(d_step, d_params, jax.random.split(jax.random.fold_in(rng, 1), unroll))
     x_fake, labels = fake(g_params, batch, rng)
@@ -265,7 +268,8 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
 
 
 @by_value(parts=2)
-def gan_semi_supervised(g_apply: Callable, d_apply: Callable, latent: int, unlabeled_weight: float = 1.0):
+def gan_semi_supervised(g_apply: Callable, d_apply: Callable, latent: int, unlabeled_weight: float = 1.0,
+                        axis_name: str | None = None):
   """Semi-supervised GAN with feature matching (Salimans et al. 2016, Section 5).
 
   The discriminator is a K-class classifier, d_apply(params, x, noise_keys) -> (logits, features);
@@ -273,7 +277,8 @@ def gan_semi_supervised(g_apply: Callable, d_apply: Callable, latent: int, unlab
   the labelled images plus unlabeled_weight times the GAN loss on unlabeled and generated images;
   the generator matches the mean of the discriminator's last hidden features on unlabeled images.
   The generator (g_apply(params, z) -> pixel logits [B, D]) is squashed by a sigmoid.
-  batch: "image" and "label" (the labelled set, tiled) and "unlabeled" images.
+  batch: "image" and "label" (the labelled set, tiled) and "unlabeled" images. axis_name: under pmap,
+  the batch axis the matched feature means are taken over (the whole batch's means, as on one device).
   Returns (d_loss_fn, g_loss_fn) for train.make_gan_step.
   """
 
@@ -304,7 +309,9 @@ def gan_semi_supervised(g_apply: Callable, d_apply: Callable, latent: int, unlab
     k_fake, k_unl, k_gen = jax.random.split(rng, 3)
     _, feats_u = d_apply_noisy(d_params, to_float(batch["unlabeled"]), k_unl, index)
     _, feats_f = d_apply_noisy(d_params, fake(g_params, batch, k_fake), k_gen, index)
-    loss = jnp.mean((jax.lax.stop_gradient(feats_u.mean(0)) - feats_f.mean(0)) ** 2)
+    means = (feats_u.mean(0), feats_f.mean(0))
+    mean_u, mean_f = means if axis_name is None else jax.lax.pmean(means, axis_name)
+    loss = jnp.mean((jax.lax.stop_gradient(mean_u) - mean_f) ** 2)
     return loss, {"g_loss": loss}
 
   return d_loss_fn, g_loss_fn

@@ -165,7 +165,7 @@ def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int, 
   generator, discriminator = _global_statistics(generator, mode), _global_statistics(discriminator, mode)
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, o.latent, conditional=conditional,
                                              pack=o.pack, image_output=o.image_output, unroll=o.unroll,
-                                             unroll_lr=o.unroll_lr)
+                                             unroll_lr=o.unroll_lr, axis_name=parallel.axis_name(mode))
   state = create_adam_gan_state(g_params, d_params, seed, o.lr, o.beta1, decay_steps=o.decay_steps, alpha=o.alpha,
                                 average_decay=o.average_decay)
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=o.d_steps)
@@ -190,7 +190,7 @@ def train_semi_supervised_gan(generator, discriminator, images, labels, unlabele
   g_params = init(generator, k_g, jnp.zeros((1, latent)))
   d_params = init(discriminator, k_d, jnp.zeros((1, *np.shape(images)[1:]), jnp.float32))
   generator = _global_statistics(generator, mode)
-  fns = losses.gan_semi_supervised(generator.apply, discriminator.apply, latent)
+  fns = losses.gan_semi_supervised(generator.apply, discriminator.apply, latent, axis_name=parallel.axis_name(mode))
   state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha,
                                 average_decay=average_decay)
   state = state.replace(d=state.d.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}),

@@ -134,10 +134,11 @@ CASES = _cases()
 def gan_losses(case, mode):
   """(d_loss_fn, g_loss_fn) as the recipes build them for `mode`."""
   g, d = recipes._global_statistics(case.g, mode), recipes._global_statistics(case.d, mode)
+  axis = parallel.axis_name(mode)
   if case.semi:
-    return losses.gan_semi_supervised(g.apply, d.apply, case.latent)
+    return losses.gan_semi_supervised(g.apply, d.apply, case.latent, axis_name=axis)
   return losses.gan_nonsaturating(g.apply, d.apply, case.latent, conditional=case.conditional, pack=case.pack,
-                                  image_output=case.image_output, unroll=case.unroll)
+                                  image_output=case.image_output, unroll=case.unroll, axis_name=axis)
 
 
 @functools.lru_cache(maxsize=None)
@@ -190,17 +191,11 @@ def test_four_devices():
 
 # Two losses are not yet the same function of the global batch under pmap: what they reduce over
 # the batch inside the loss is taken over each device's slice (mesh and jit see the whole batch).
-PMAP_DIFFERS = {
-    "q8_mixture_unrolled": "the Unrolled GAN's inner discriminator steps (losses.gan_nonsaturating, unroll > 0) "
-                           "follow each device's own gradient: it is not averaged over devices",
-    "q7_semi_supervised": "feature matching (losses.gan_semi_supervised's generator loss) compares the mean "
-                          "features of each device's slice, not of the batch",
-}
 
 
-@pytest.mark.parametrize("name,mode", [
-    pytest.param(n, m, marks=pytest.mark.xfail(strict=True, reason=PMAP_DIFFERS[n]))
-    if m == "pmap" and n in PMAP_DIFFERS else (n, m) for n in CASES for m in MODES])
+# Under pmap the two losses whose terms mix examples across the batch (the Unrolled GAN's inner steps, feature
+# matching's means) take the batch axis, as the recipes pass it: without it each device follows its own slice.
+@pytest.mark.parametrize("name,mode", [(n, m) for n in CASES for m in MODES])
 def test_one_step_equals_single_device(name, mode):
   want, got = one_step(name, "jit"), one_step(name, mode)
   n = CASES[name].sums(start(name).params)
