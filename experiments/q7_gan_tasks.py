@@ -4,7 +4,8 @@ A DCGAN learns to sample images (measured by Frechet distance and classifier sco
 pretrained CNN, against the floor fd(train, test)); a class-conditional GAN trained on the few
 labelled images adds generated examples to a few-label classifier's training set; the unconditional
 generator inpaints a hidden centre square by latent search, and its discriminator is tried as an
-out-of-distribution scorer; a semi-supervised GAN's discriminator classifies with few labels.
+out-of-distribution scorer; a semi-supervised GAN's discriminator classifies with few labels. Every
+reported number and figure uses the moving average of the networks' weights (the raw ones once, beside).
 """
 
 import jax
@@ -12,7 +13,7 @@ import numpy as np
 
 from aejax import config as C
 from aejax import data, plots, recipes
-from aejax.evaluation import classifier, fd, image_metrics, inpainting, mean_std
+from aejax.evaluation import classifier, fd, image_metrics, inpainting, mean_std, modes
 from aejax.models import gan
 from aejax.models.classifier import CNN
 
@@ -21,6 +22,7 @@ QUESTION = "What is a GAN? Can you name a few tasks where GANs can shine?"
 
 OTHER = {"mnist": "fashion_mnist", "fashion_mnist": "mnist"}  # q7 uses the 28x28 grey data sets
 TB_SAMPLES = 16  # generated images drawn in TensorBoard at each log point
+CONFIDENCE = 0.9  # a sample is read confidently at max softmax >= this, as aejax.evaluation.modes counts
 
 SCHEMA = C.schema(
     dataset=C.choice("mnist", OTHER), other_dataset=C.flag(True),  # also train a DCGAN on the other set
@@ -60,9 +62,10 @@ def check(cfg) -> None:
                        f"e.g. --set {key}={','.join(str(n // 10 * 10 or 10) for n in ns)}")
 
 
-@jax.jit
-def _argmax(logits):
-  return logits.argmax(-1)
+average_decay = lambda steps: max(0.0, min(0.999, 1.0 - 10.0 / steps))  # short runs: initial weights keep <= e^-10
+to_uint8 = lambda x: np.clip(np.round(np.asarray(x) * 255), 0, 255).astype(np.uint8)
+confident_pct = lambda clf, x: float(100 * np.mean(modes.channel_probs(clf.logits, x).max(-1) >= CONFIDENCE))
+_argmax = jax.jit(lambda logits: logits.argmax(-1))
 
 
 def _ssl_predict(d, params, images, batch: int = 1000):
@@ -71,31 +74,29 @@ def _ssl_predict(d, params, images, batch: int = 1000):
   return np.concatenate([np.asarray(_argmax(d.apply(params, x[i:i + batch])[0])) for i in range(0, len(x), batch)])
 
 
-def to_uint8(x):
-  return np.clip(np.round(np.asarray(x) * 255), 0, 255).astype(np.uint8)
-
-
 def dcgan(cfg, name, seed=0):
   """Train the DCGAN on `name` and measure it against the floor fd(train, test)."""
   ds, clf = data.load(name), classifier.pretrained(name, steps=cfg.classifier.steps)
   g, d = gan.DCGANGenerator(base=cfg.gan.base), gan.DCGANDiscriminator(base=cfg.gan.base)
-
-  def eval_fn(state):  # TensorBoard only: the same latents at every log point
-    return {"images": gan.generate(g.apply, state.g.params, TB_SAMPLES, cfg.latent, seed=seed + 2)}
-
-  opts = recipes.GANOptions(latent=cfg.latent, steps=cfg.gan.steps, batch_size=cfg.gan.batch, lr=cfg.gan.lr,
-                            beta1=cfg.gan.beta1, decay_steps=cfg.gan.steps, alpha=0.0)
+  # TensorBoard only: the same latents at every log point
+  eval_fn = lambda state: {"images": gan.generate(g.apply, state.average["g"], TB_SAMPLES, cfg.latent, seed=seed + 2)}
+  opts = recipes.GANOptions(latent=cfg.latent, steps=cfg.gan.steps, batch_size=cfg.gan.batch, lr=cfg.gan.lr, alpha=0.0,
+                            beta1=cfg.gan.beta1, decay_steps=cfg.gan.steps, average_decay=average_decay(cfg.gan.steps))
   state, history = recipes.train_gan(g, d, ds.train_images, opts, seed=seed, name=f"dcgan-{name}",
                                      log_every=max(1, cfg.gan.steps // 10), eval_fn=eval_fn)
-  n = cfg.eval.samples
-  samples = gan.generate(g.apply, state.g.params, n, cfg.latent, seed=seed + 1)
+  n, test = cfg.eval.samples, ds.test_images[:cfg.eval.samples]
   train_ref = ds.train_images[np.random.default_rng(seed).choice(len(ds.train_images), n, replace=False)]
-  test_feats, train_feats = clf.features(ds.test_images[:n]), clf.features(train_ref)
-  metrics = {"fd": fd.frechet_distance(clf.features(samples), test_feats),
-             "classifier_score": fd.classifier_score(clf.logits(samples)),
-             "fd_floor": fd.frechet_distance(train_feats, test_feats),
-             "classifier_score_test": fd.classifier_score(clf.logits(ds.test_images[:n])),
-             "classifier_test_acc": clf.test_acc, "d_loss_final": history[-1]["d_loss"], "g_loss_final": history[-1]["g_loss"]}
+  test_feats, train_feats = clf.features(test), clf.features(train_ref)
+
+  def measure(params):  # the same latents for the averaged and the raw weights
+    x = gan.generate(g.apply, params, n, cfg.latent, seed=seed + 1)
+    return x, {"fd": fd.frechet_distance(clf.features(x), test_feats), "classifier_score": fd.classifier_score(clf.logits(x))}
+
+  samples, metrics = measure(state.average["g"])
+  metrics.update(fd_floor=fd.frechet_distance(train_feats, test_feats), classifier_test_acc=clf.test_acc,
+                 classifier_score_test=fd.classifier_score(clf.logits(test)), raw_weights=measure(state.g.params)[1],
+                 confident_pct=confident_pct(clf, samples), confident_pct_test=confident_pct(clf, test),
+                 d_loss_final=history[-1]["d_loss"], g_loss_final=history[-1]["g_loss"])
   return metrics, {"g": g, "d": d, "state": state, "samples": samples, "ds": ds, "clf": clf}
 
 
@@ -115,11 +116,11 @@ def augmentation(cfg, ds, clf, n_labels, seed):
   g = gan.DCGANGenerator(base=a.gan.base, num_classes=ds.num_classes)
   d = gan.DCGANDiscriminator(base=a.gan.base, num_classes=ds.num_classes)
   opts = recipes.GANOptions(latent=cfg.latent, steps=a.gan.steps, batch_size=min(cfg.gan.batch, n_labels),
-                            lr=cfg.gan.lr, beta1=cfg.gan.beta1)
+                            lr=cfg.gan.lr, beta1=cfg.gan.beta1, average_decay=average_decay(a.gan.steps))
   state, _ = recipes.train_gan(g, d, x, opts, labels=y, seed=seed, name=f"cgan-{n_labels}-s{seed}",
                                log_every=a.gan.steps)
   gen_y = (np.arange(a.generated) % ds.num_classes).astype(np.int32)
-  gen_x = to_uint8(gan.generate(g.apply, state.g.params, len(gen_y), cfg.latent, seed=seed + 7, labels=gen_y))
+  gen_x = to_uint8(gan.generate(g.apply, state.average["g"], len(gen_y), cfg.latent, seed=seed + 7, labels=gen_y))
   tile = np.arange(len(gen_y)) % n_labels  # half real (repeated), half generated
   row = {"without": test_error(x, y, f"cnn-{n_labels}-s{seed}"),
          "with_gan": test_error(np.concatenate([x[tile], gen_x]), np.concatenate([y[tile], gen_y]),
@@ -134,7 +135,7 @@ def inpaint(cfg, parts):
   ds, clf, g, p = parts["ds"], parts["clf"], parts["g"], cfg.inpaint
   x, y = ds.test_images[:p.images].astype(np.float32) / 255.0, ds.test_labels[:p.images]
   mask = inpainting.center_mask(x.shape[1:], p.hole)
-  filled, curve = inpainting.inpaint(g.apply, parts["state"].g.params, x, mask, latent=cfg.latent,
+  filled, curve = inpainting.inpaint(g.apply, parts["state"].average["g"], x, mask, latent=cfg.latent,
                                      steps=p.steps, lr=p.lr)
   mean_fill = mask * x + (1 - mask) * (ds.train_images.mean(0) / 255.0)
   acc = lambda imgs: float(np.mean(clf.predict(imgs) == y))
@@ -146,21 +147,21 @@ def inpaint(cfg, parts):
 
 
 def semi_supervised(cfg, ds, seed):
-  """Test error (%) of the semi-supervised GAN's discriminator with ssl.labels labels."""
-  s, shape = cfg.ssl, ds.train_images.shape[1:]
-  idx = data.subset_balanced(ds.train_labels, s.labels, seed)
+  """Test error (%) of the semi-supervised GAN's averaged discriminator with ssl.labels labels (and the raw one's)."""
+  s, shape, idx = cfg.ssl, ds.train_images.shape[1:], data.subset_balanced(ds.train_labels, cfg.ssl.labels, seed)
   g = gan.MLPGenerator(out_dim=int(np.prod(shape)), hidden=s.g_hidden, batch_norm=True)
   d = gan.SemiSupervisedDiscriminator(hidden=s.d_hidden, num_classes=ds.num_classes)
 
   def eval_fn(state):  # TensorBoard only
-    return {"images": gan.generate(g.apply, state.g.params, TB_SAMPLES, s.latent, seed=seed + 3).reshape((-1, *shape))}
+    return {"images": gan.generate(g.apply, state.average["g"], TB_SAMPLES, s.latent, seed=seed + 3).reshape((-1, *shape))}
 
   state, history = recipes.train_semi_supervised_gan(
       g, d, ds.train_images[idx], ds.train_labels[idx], ds.train_images, latent=s.latent, steps=s.steps,
       batch_size=s.batch, lr=s.lr, seed=seed, decay_steps=s.steps, alpha=0.0, name=f"ssl-gan-{s.labels}-s{seed}",
-      log_every=max(1, s.steps // 5), eval_fn=eval_fn)
-  pred = _ssl_predict(d, state.d.params, ds.test_images)
-  return {"test_error_pct": float(100 * np.mean(pred != ds.test_labels)), "train_acc_final": history[-1]["train_acc"]}
+      log_every=max(1, s.steps // 5), eval_fn=eval_fn, average_decay=average_decay(s.steps))
+  error = lambda params: float(100 * np.mean(_ssl_predict(d, params, ds.test_images) != ds.test_labels))
+  return {"test_error_pct": error(state.average["d"]), "test_error_pct_raw": error(state.d.params),
+          "train_acc_final": history[-1]["train_acc"]}
 
 
 def run(cfg, out) -> dict:
@@ -168,16 +169,14 @@ def run(cfg, out) -> dict:
   results, parts, grid, titles = {}, {}, [], []
   for name in names:
     results[name], parts[name] = dcgan(cfg, name)
-    samples = parts[name]["samples"]
-    grid += [samples[i * 10:(i + 1) * 10] for i in range(3)] + [parts[name]["ds"].test_images[:10]]
+    grid += [parts[name]["samples"][i * 10:(i + 1) * 10] for i in range(3)] + [parts[name]["ds"].test_images[:10]]
     titles += [f"{name}: DCGAN samples"] * 3 + [f"{name}: real test images"]
   plots.image_grid(grid, out / "samples.png", row_titles=titles, title="DCGAN samples and real images")
 
   main, anomaly = parts[cfg.dataset], {}
-  if cfg.other_dataset:  # D(x) as a normality score: own test set (normal) vs the other set
-    other = parts[names[1]]["ds"].test_images[:cfg.eval.samples]
-    own = main["ds"].test_images[:cfg.eval.samples]
-    d_apply = lambda x: np.asarray(main["d"].apply(main["state"].d.params, x.astype(np.float32) / 255.0))
+  if cfg.other_dataset:  # the averaged D(x) as a normality score: own test set (normal) vs the other set
+    own, other = (parts[name]["ds"].test_images[:cfg.eval.samples] for name in names)
+    d_apply = lambda x: np.asarray(main["d"].apply(main["state"].average["d"], x.astype(np.float32) / 255.0))
     scores = np.concatenate([d_apply(own), d_apply(other)])
     anomaly = {"d_auroc": image_metrics.auroc(-scores, np.r_[np.zeros(len(own)), np.ones(len(other))])}
 
@@ -199,7 +198,9 @@ def run(cfg, out) -> dict:
   return {"dcgan": results, "augmentation": {"test_error": aug}, "inpainting": inp, "anomaly": anomaly,
           "semi_supervised": {**mean_std(ssl_rows), "per_seed": ssl_rows}, "data": data.describe(cfg.dataset),
           "other_data": data.describe(OTHER[cfg.dataset]) if cfg.other_dataset else None,
-          "protocol": {"num_classes": main["ds"].num_classes, "tb_samples": TB_SAMPLES}}
+          "protocol": {"num_classes": main["ds"].num_classes, "tb_samples": TB_SAMPLES, "confidence": CONFIDENCE,
+                       "average_decay": {"gan": average_decay(cfg.gan.steps), "aug_gan": average_decay(cfg.aug.gan.steps),
+                                         "ssl": average_decay(cfg.ssl.steps)}}}
 
 
 def q2_best(m: dict, results) -> dict:
@@ -208,8 +209,7 @@ def q2_best(m: dict, results) -> dict:
   q2, n = results.get("q2_few_labels"), str(m["_meta"]["config"]["ssl"]["labels"])
   other = q2 and q2.get("data", {}).get("name")
   if q2 is None or other != m["data"]["name"] or n not in q2["test_error"]:
-    return {"missing": "no_run" if q2 is None else "other_data" if other != m["data"]["name"] else "no_n",
-            "dataset": other}
+    return {"missing": "no_run" if q2 is None else "other_data" if other != m["data"]["name"] else "no_n", "dataset": other}
   errors, ours = q2["test_error"][n], m["semi_supervised"]["test_error_pct"]
   arm = min(errors, key=errors.get)  # as q2 picks its best arm: the lowest test error, first on ties
   return {"arm": arm, "test_error_pct": errors[arm], "profile": q2["_meta"]["profile"],
@@ -217,16 +217,18 @@ def q2_best(m: dict, results) -> dict:
 
 
 def findings(m: dict, published: dict, results) -> dict:
-  """What the answer states, computed from the measurements: each target met or missed and by how much
-  (None where the target was set for another data set), whether each task worked in this run, and the
-  semi-supervised GAN against q2's best arm."""
+  """What the answer states, from the measurements: each target met or missed and by how much (None where
+  it was set for another data set), whether each task worked in this run, the SSL GAN against q2's best arm."""
   cfg, ds = m["_meta"]["config"], m["data"]["name"]
   main, aug, inp, t = m["dcgan"][ds], m["augmentation"]["test_error"], m["inpainting"], published["targets"]
   ssl, ssl_pub, targets = m["semi_supervised"], published["ssl"], ds == t["dataset"]
   helps = {n: r["with_gan"] < r["without"] for n, r in aug.items()}
+  share, share_min = main.get("confident_pct"), published["sampling"]["confident_share_min"]
   return {
-      "fd_over_floor": main["fd"] / max(main["fd_floor"], 1e-12),
-      "targets_apply": targets,
+      "averaged": "raw_weights" in main,  # False: a run from before weight averaging (no raw numbers, no shares)
+      # the samples are not the data set's items when the classifier reads too few of them confidently
+      "not_items": share is not None and share < share_min * main["confident_pct_test"],
+      "fd_over_floor": main["fd"] / max(main["fd_floor"], 1e-12), "targets_apply": targets,
       "classifier_score_met": main["classifier_score"] >= t["classifier_score_min"] if targets else None,
       "classifier_score_short_by": t["classifier_score_min"] - main["classifier_score"],
       "fd_met": main["fd"] <= t["fd_max"] if targets else None,
@@ -244,6 +246,5 @@ def findings(m: dict, published: dict, results) -> dict:
       "ood_works": m["anomaly"]["d_auroc"] >= published["ood"]["auroc_min"] if m["anomaly"] else None,
       # the published semi-supervised numbers and the aim are for MNIST with 100 labels
       "ssl_pub_applies": ds == ssl_pub["dataset"] and cfg["ssl"]["labels"] == ssl_pub["labels"],
-      "ssl_aim_met": ssl["test_error_pct"] <= ssl_pub["aim_pct"],
-      "q2": q2_best(m, results),
+      "ssl_aim_met": ssl["test_error_pct"] <= ssl_pub["aim_pct"], "q2": q2_best(m, results),
   }
