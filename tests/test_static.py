@@ -18,24 +18,6 @@ SHAPE = (5, 5, 1)  # used by no other test, so the first step here must compile
 ae = lambda hidden=(6,): mlp_autoencoder(2, image_shape=SHAPE, hidden=hidden)  # a fresh, equal model each call
 
 
-@pytest.fixture
-def count_compiles():
-  """count(fn) -> (fn(), number of XLA compilations during it)."""
-  events = []
-
-  def listener(event, secs, **kwargs):
-    if event == "/jax/core/compile/backend_compile_duration":
-      events.append(event)
-  jax.monitoring.register_event_duration_secs_listener(listener)
-
-  def count(fn):
-    before = len(events)
-    out = fn()
-    return out, len(events) - before
-  yield count
-  jax.monitoring.unregister_event_duration_listener(listener)
-
-
 def assert_same(a, b):
   assert a == b and hash(a) == hash(b)
 

@@ -24,24 +24,6 @@ XF = X.astype(np.float32) / 255.0
 LABELS = np.arange(N) % 3
 
 
-@pytest.fixture
-def count_compiles():
-  """count(fn) -> (fn(), number of XLA compilations during it)."""
-  events = []
-
-  def listener(event, secs, **kwargs):
-    if event == "/jax/core/compile/backend_compile_duration":
-      events.append(event)
-  jax.monitoring.register_event_duration_secs_listener(listener)
-
-  def count(fn):
-    before = len(events)
-    out = fn()
-    return out, len(events) - before
-  yield count
-  jax.monitoring.unregister_event_duration_listener(listener)
-
-
 def check_compiles_once(count, run, direct, params):
   for i, p in enumerate(params):
     out, compiles = count(lambda: run(p))
