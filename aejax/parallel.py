@@ -198,17 +198,22 @@ def check_batch_size(global_batch_size: int, mode: str):
                      f"parallel mode {mode!r}; set batch_size to a multiple of {n}")
 
 
-def put_batch(local_batch, mode: str):
+def put_batch(local_batch, mode: str, trial_axis: bool = False):
   """Shape this host's rows of a global batch for the mode.
 
   pmap: [local_devices, per_device, ...]; mesh: a global array sharded along the batch axis.
+  trial_axis: the batch is [trials, rows, ...] (trainer.TrialStep's); its rows split as without
+  trials, and every device holds every trial (pmap: [local_devices, trials, per_device, ...]).
   """
   check_mode(mode)
   if mode == "pmap":
     n = jax.local_device_count()
+    if trial_axis:
+      return jax.tree.map(lambda x: jnp.moveaxis(x.reshape((x.shape[0], n, x.shape[1] // n, *x.shape[2:])), 1, 0),
+                          local_batch)
     return jax.tree.map(lambda x: x.reshape((n, x.shape[0] // n, *x.shape[1:])), local_batch)
   if mode == "mesh":
-    sharding = NamedSharding(_mesh(), P(AXIS))
+    sharding = NamedSharding(_mesh(), P(None, AXIS) if trial_axis else P(AXIS))
     if jax.process_count() == 1:
       return jax.device_put(local_batch, sharding)
     return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),

@@ -8,15 +8,15 @@ Each takes the run's `name` (its checkpoint directory in that session) and retur
 """
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from aejax import losses, parallel
-from aejax.train import create_adam_gan_state, create_adam_state, create_train_state, make_gan_step, make_train_step
-from aejax.trainer import DeviceData, fit, resolve_mode
+from aejax.train import default_average_decay, create_adam_gan_state, create_adam_state, create_train_state, make_gan_step, make_train_step
+from aejax.trainer import DeviceData, fit, resolve_mode, stack_trials, trial_seeds
 
 
 # Model initialisation jitted with the module as a static argument: one compile per architecture
@@ -136,18 +136,32 @@ class GANOptions:
   unroll: int = 0
   unroll_lr: float = 1e-2
   image_output: bool = True
-  average_decay: float = 0.999  # of the weights' moving average, state.average (traced)
+  average_decay: float | None = None  # of the weights' moving average, state.average (traced); None: train.default_average_decay(steps)
 
 
-def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int, name: str | None = None,
-              labels=None, loss_fns: tuple | None = None, mode: str | None = None, log_every: int = 200,
-              eval_fn: Callable | None = None, steps_per_dispatch: int | None = None):
+def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int | Sequence[int],
+              name: str | None = None, labels=None, loss_fns: tuple | None = None, mode: str | None = None,
+              log_every: int = 200, eval_fn: Callable | None = None, steps_per_dispatch: int | None = None,
+              vectorise_trials: bool = True):
   """Initialise a generator and discriminator from `seed` and train them as a GAN on `images`.
 
   images: uint8 NHWC images (or float points [N, D] with opts.image_output=False). With `labels`
   the pair is class-conditional. Loss: losses.gan_nonsaturating unless `loss_fns` =
   (d_loss_fn, g_loss_fn) is given; the step is train.make_gan_step, one compile per architecture
   and batch shape. Returns (GANState, history) with d_loss, g_loss, d_real, d_fake per log point.
+
+  seed: a sequence of T seeds trains T trials of this configuration side by side, in one program
+  (one compile, one dispatch per step for all of them): trial t starts from, draws its noise and
+  shuffles its data by seeds[t], as train_gan(seed=seeds[t]) would, so it matches that run up to
+  float32 rounding. The state comes back stacked on a leading trial axis (trainer.take_trial(state,
+  t) is trial t's); the history and eval_fn follow `fit`'s trials (means under the usual keys,
+  "<key>/trial<t>" per trial; trainer.trial_history). One checkpoint, `name`'s, holds all trials.
+  vectorise_trials=False runs the trials one after another inside the one program (lax.map, see
+  trainer.TrialStep): on a CPU the faster form for convolutional networks.
+  Under pmap and mesh every device holds every trial (the trial axis is replicated, not sharded),
+  and each trial's batch is split over the devices on its batch axis as a single run's is: the
+  batch is [T, B] sharded on B, so any T runs on any device count and each trial's statistics and
+  gradients are taken over its whole batch exactly as in a run of its own.
   """
   o, mode = opts, resolve_mode(mode)
   conditional = labels is not None
@@ -155,27 +169,32 @@ def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int, 
   data = DeviceData(arrays, o.batch_size, seed, mode)
   if o.batch_size % (o.pack * parallel.batch_split(mode)):
     raise ValueError(f"{name}: batch_size={o.batch_size} must be a multiple of pack={o.pack} on each device")
-  k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
   y0 = jnp.zeros((1,), jnp.int32) if conditional else None
-  g_params = init(generator, k_g, jnp.zeros((1, o.latent)), y0)
   x0 = jnp.zeros((1, *np.shape(images)[1:]), jnp.float32)
   if o.pack > 1:  # the loss packs points side by side and images along channels
     x0 = jnp.zeros((*x0.shape[:-1], x0.shape[-1] * o.pack) if x0.ndim == 4 else (1, x0.size * o.pack), jnp.float32)
-  d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
+
+  def start(seed):
+    k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
+    g_params = init(generator, k_g, jnp.zeros((1, o.latent)), y0)
+    d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
+    return create_adam_gan_state(g_params, d_params, seed, o.lr, o.beta1, decay_steps=o.decay_steps, alpha=o.alpha,
+                                 average_decay=default_average_decay(o.steps) if o.average_decay is None else o.average_decay)
+
+  seeds = trial_seeds(seed)
+  state = start(seed) if seeds is None else stack_trials([start(s) for s in seeds])
   generator, discriminator = _global_statistics(generator, mode), _global_statistics(discriminator, mode)
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, o.latent, conditional=conditional,
                                              pack=o.pack, image_output=o.image_output, unroll=o.unroll,
                                              unroll_lr=o.unroll_lr, axis_name=parallel.axis_name(mode))
-  state = create_adam_gan_state(g_params, d_params, seed, o.lr, o.beta1, decay_steps=o.decay_steps, alpha=o.alpha,
-                                average_decay=o.average_decay)
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=o.d_steps)
   return fit(state, step, data, o.steps, mode=mode, log_every=log_every, name=name, eval_fn=eval_fn,
-             steps_per_dispatch=steps_per_dispatch)
+             steps_per_dispatch=steps_per_dispatch, vectorise_trials=vectorise_trials)
 
 
 def train_semi_supervised_gan(generator, discriminator, images, labels, unlabeled, *, latent: int, steps: int,
                               batch_size: int, lr, seed: int, beta1: float = 0.5, decay_steps: int = 0,
-                              alpha: float = 1.0, unlabeled_weight: float = 1.0, average_decay: float = 0.999,
+                              alpha: float = 1.0, unlabeled_weight: float = 1.0, average_decay: float | None = None,
                               mode: str | None = None,
                               name: str | None = None, log_every: int = 200, eval_fn: Callable | None = None):
   """The semi-supervised GAN (losses.gan_semi_supervised): `discriminator` classifies the labelled
@@ -192,7 +211,7 @@ def train_semi_supervised_gan(generator, discriminator, images, labels, unlabele
   generator = _global_statistics(generator, mode)
   fns = losses.gan_semi_supervised(generator.apply, discriminator.apply, latent, axis_name=parallel.axis_name(mode))
   state = create_adam_gan_state(g_params, d_params, seed, lr, beta1, decay_steps=decay_steps, alpha=alpha,
-                                average_decay=average_decay)
+                                average_decay=default_average_decay(steps) if average_decay is None else average_decay)
   state = state.replace(d=state.d.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}),
                         g=state.g.replace(hparams={"unlabeled_weight": jnp.float32(unlabeled_weight)}))
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode))

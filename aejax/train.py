@@ -190,6 +190,12 @@ def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2
                   average=_copy({"g": g.params, "d": d.params}), average_decay=jnp.float32(average_decay))
 
 
+def default_average_decay(steps: int, cap: float = 0.999) -> float:
+  """The weights' moving-average decay for a run of `steps` updates: min(cap, 1 - 10 / steps), so that
+  the initial weights keep at most e^-10 of the average at the end (it has no bias correction)."""
+  return max(0.0, min(cap, 1.0 - 10.0 / steps))
+
+
 def moving_average(average, params, decay):
   """One step of an exponential moving average: decay * average + (1 - decay) * params, leaf by leaf."""
   return jax.tree.map(lambda a, p: a + (1 - decay) * (p - a), average, params)

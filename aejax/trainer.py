@@ -11,6 +11,7 @@ writes TensorBoard events to `ROOT/tb/<run name>/` (`tensorboard --logdir ROOT`)
 import collections
 import contextlib
 import contextvars
+import dataclasses
 import json
 import math
 import numbers
@@ -19,9 +20,10 @@ import re
 import signal
 import sys
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -44,14 +46,54 @@ def _gather(arrays, idx):
   return jax.tree.map(lambda a: a[idx], arrays)
 
 
+def trial_seeds(seed) -> tuple[int, ...] | None:
+  """None for one seed (one run); the tuple of seeds for a sequence of them (trials side by side)."""
+  if isinstance(seed, numbers.Integral):
+    return None
+  seeds = tuple(int(s) for s in seed)
+  if not seeds:
+    raise ValueError("trials need at least one seed")
+  return seeds
+
+
+def stack_trials(states: Sequence):
+  """The trials' states (equal structures) stacked leaf by leaf on a leading trial axis."""
+  return jax.tree.map(lambda *x: jnp.stack(x), *states)
+
+
+def take_trial(tree, t: int):
+  """Trial t's slice of a stacked state (or of any tree with a leading trial axis)."""
+  return jax.tree.map(lambda x: x[t], tree)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialStep:
+  """`step` over a leading trial axis of both the state and the batch: each trial trains on its own
+  params, optimiser, key and batch, in one program. vectorise: jax.vmap (the trials' matmuls batched
+  together); False: lax.map, one trial after another inside the program, for models whose batched
+  form is slower than T plain ones (on a CPU, convolutions with a kernel per trial become grouped
+  convolutions: benchmarks/RESULTS.md, trials). `fit` wraps the step in it when the data hold
+  trials. A value, equal for equal steps (one executable)."""
+  step: Callable
+  vectorise: bool = True
+
+  def __call__(self, state, batch):
+    if self.vectorise:
+      return jax.vmap(self.step)(state, batch)
+    return jax.lax.map(lambda state_batch: self.step(*state_batch), (state, batch))
+
+
 class DeviceData:
   """A whole (MNIST-scale) dataset kept on device, served as shuffled global batches.
 
   Batch i of epoch e is fixed by (seed, e, i), so a resumed run sees exactly the batches an
   uninterrupted one would. Every process draws the same global indices and keeps its own slice.
+  seed: an int, or a sequence of T seeds for T trials side by side (`trials` = T): each trial
+  shuffles by its own seed, as a run with that seed alone would, and indices/batches get a
+  leading trial axis ([T, B, ...]). Without trials, `trials` is None.
   """
 
-  def __init__(self, arrays: dict, batch_size: int, seed: int, mode: str | None = None):
+  def __init__(self, arrays: dict, batch_size: int, seed: int | Sequence[int], mode: str | None = None):
     mode = resolve_mode(mode)
     sizes = {k: len(v) for k, v in arrays.items()}
     n = next(iter(sizes.values()))
@@ -63,20 +105,27 @@ class DeviceData:
     self._rows = parallel.host_slice(batch_size)  # checks that it splits over the processes
     self.arrays = jax.device_put({k: np.asarray(v) for k, v in arrays.items()})
     self.batch_size, self.seed, self.mode, self.n = batch_size, seed, mode, n
+    seeds = trial_seeds(seed)
+    self.trials = None if seeds is None else len(seeds)
+    self._seeds = (seed,) if seeds is None else seeds
     self.steps_per_epoch = n // batch_size  # drop the remainder: fixed shapes, one compile
     self._perm_epoch, self._perm = None, None
 
   def indices(self, step: int) -> np.ndarray:
-    """This process's rows of the global batch of training step `step` (0-based): example indices."""
+    """This process's rows of the global batch of training step `step` (0-based): example indices
+    [B] ([T, B] with trials)."""
     epoch, i = divmod(int(step), self.steps_per_epoch)
     if epoch != self._perm_epoch:
-      key = jax.random.fold_in(jax.random.PRNGKey(self.seed), epoch)
-      self._perm, self._perm_epoch = np.asarray(jax.random.permutation(key, self.n)), epoch
-    return self._perm[i * self.batch_size:(i + 1) * self.batch_size][self._rows]
+      keys = [jax.random.fold_in(jax.random.PRNGKey(s), epoch) for s in self._seeds]
+      self._perm = np.stack([np.asarray(jax.random.permutation(k, self.n)) for k in keys])
+      self._perm_epoch = epoch
+    rows = self._perm[:, i * self.batch_size:(i + 1) * self.batch_size][:, self._rows]
+    return rows[0] if self.trials is None else rows
 
   def batch(self, step: int):
     """The global batch for training step `step` (0-based), shaped for the parallel mode."""
-    return parallel.put_batch(_gather(self.arrays, self.indices(step)), self.mode)
+    return parallel.put_batch(_gather(self.arrays, self.indices(step)), self.mode,
+                              trial_axis=self.trials is not None)
 
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9=._-]*")
@@ -153,7 +202,7 @@ def _sigterm_flag():
 def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str | None = None,
         name: str | None = None, workdir=None, checkpoint_every: int | None = None, keep: int = 2,
         log_every: int = 100, desc: str | None = None, eval_fn: Callable | None = None, progress: bool = True,
-        steps_per_dispatch: int | None = None, tb_dir=None):
+        steps_per_dispatch: int | None = None, tb_dir=None, vectorise_trials: bool = True):
   """Run `step_fn` until `state.step == num_steps`; returns (state, history).
 
   step_fn: a pure step from aejax.train (not yet jitted); `fit` compiles it for `mode` (default:
@@ -179,6 +228,13 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
   NonFiniteLossError without saving, so the last good checkpoint stays the latest.
   steps_per_dispatch: on one device (jit), run up to this many steps in one lax.scan call
   (default: STEPS_PER_DISPATCH on an accelerator, 1 on a CPU).
+  Trials: when `data` holds T trials (DeviceData with T seeds), `state` is their states stacked on
+  a leading axis (stack_trials) and the step runs as TrialStep(step_fn, vectorise_trials). Each
+  logged number is then the mean over the trials under its usual key, and trial t's value under
+  "<key>/trial<t>" (trial_history(history, t) gives one trial's rows); eval_fn gets the stacked
+  state, and each value it returns of shape [T] is logged the same way (others as they are).
+  Checkpoints hold the stacked state. Under pmap and mesh every device holds every trial and each
+  trial's batch is split over the devices as a single run's (parallel.put_batch's trial_axis).
   """
   sess = current()
   desc = desc or name or "train"
@@ -195,6 +251,9 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
     workdir = pathlib.Path(workdir)
   if placed is not None and mode != placed:
     raise ValueError(f"{desc}: the data were placed for parallel mode {data.mode!r}, the run is {mode!r}")
+  trials = getattr(data, "trials", None)
+  if trials is not None:
+    step_fn = TrialStep(step_fn, vectorise_trials)
   ckpt = Checkpointer(workdir / "checkpoints", keep) if workdir else None
   if ckpt is not None:
     restored = ckpt.restore(state)
@@ -208,7 +267,7 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
   # chunks as an uninterrupted one.
   fused = (parallel.compile_steps(step_fn) if mode == "jit" and steps_per_dispatch > 1 and hasattr(data, "indices")
            else None)
-  start = int(jax.device_get(state.step))
+  start = _start(state, trials, desc)
   state = parallel.put_state(state, mode)
   log_path = workdir / "metrics.jsonl" if workdir else None
   history = _history(log_path, start)
@@ -239,7 +298,7 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
       at_log = done % log_every == 0 or done == num_steps
       at_ckpt = ckpt is not None and checkpoint_every and done % checkpoint_every == 0
       if at_log or at_ckpt or flag["set"]:
-        record = _summarise(pending, mode)
+        record = _summarise(pending, mode, trials)
         pending = []
         bad = [k for k, v in record.items() if not math.isfinite(v)]
         if bad:
@@ -252,7 +311,7 @@ def fit(state, step_fn: Callable, data: DeviceData, num_steps: int, *, mode: str
         if eval_fn is not None and at_log:
           evaluated = dict(eval_fn(parallel.get_state(state, mode)))
           images = evaluated.pop("images", None)
-          record.update(evaluated)
+          record.update(evaluated if trials is None else _per_trial(evaluated, trials))
         history.append(record)
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k in ("loss", "d_loss", "g_loss")})
         if log_path is not None and jax.process_index() == 0:
@@ -359,10 +418,57 @@ def _history(log_path, start: int) -> list[dict]:
   return records
 
 
-def _summarise(pending, mode):
+def _start(state, trials, desc) -> int:
+  """The step a run starts from; with trials, the one step all of them are at."""
+  steps = np.asarray(jax.device_get(state.step))
+  if trials is None:
+    return int(steps)
+  if steps.shape != (trials,):
+    raise ValueError(f"{desc}: the data hold {trials} trials, but the state's step has shape {steps.shape}; "
+                     "pass the trials' states stacked (trainer.stack_trials)")
+  if np.any(steps != steps[0]):
+    raise ValueError(f"{desc}: the trials' states are at different steps {steps.tolist()}")
+  return int(steps[0])
+
+
+def _per_trial(values: dict, trials: int) -> dict:
+  """Each value of shape [trials] as its mean under its key and trial t's under "<key>/trial<t>";
+  other values as they are."""
+  out = {}
+  for k, v in values.items():
+    a = np.asarray(v)
+    if a.shape != (trials,):
+      out[k] = v
+      continue
+    out[k] = float(np.mean(a))
+    out.update({f"{k}/trial{t}": float(a[t]) for t in range(trials)})
+  return out
+
+
+TRIAL_KEY = re.compile(r"(.+)/trial(\d+)")
+
+
+def trial_history(history: list[dict], t: int) -> list[dict]:
+  """Trial t's history out of a run with trials: each row's per-trial values under their usual
+  keys, in place of the means; the rows' shared entries (step, seconds) as they are."""
+  rows = []
+  for record in history:
+    row, own = {}, {}
+    for k, v in record.items():
+      m = TRIAL_KEY.fullmatch(k)
+      if m is None:
+        row[k] = v
+      elif int(m.group(2)) == t:
+        own[m.group(1)] = v
+    rows.append({**row, **own})
+  return rows
+
+
+def _summarise(pending, mode, trials=None):
   """Mean of each metric over the steps since the last log (one transfer, nothing to compile).
 
-  pending: (metrics, active) per dispatch; a fused dispatch has metrics [K] and its mask `active`."""
+  pending: (metrics, active) per dispatch; a fused dispatch has metrics [K] and its mask `active`.
+  With trials every metric has a last axis [T]: each trial's mean is its own (see _per_trial)."""
   host = jax.device_get(pending)
   values = collections.defaultdict(list)
   for metrics, active in host:
@@ -372,5 +478,7 @@ def _summarise(pending, mode):
         v = v[np.asarray(active)]
       elif mode == "pmap":
         v = v[:1]
-      values[k].append(np.ravel(v))
-  return {k: float(np.mean(np.concatenate(v))) for k, v in values.items()}
+      values[k].append(np.ravel(v) if trials is None else np.reshape(v, (-1, trials)))
+  if trials is None:
+    return {k: float(np.mean(np.concatenate(v))) for k, v in values.items()}
+  return _per_trial({k: np.concatenate(v).mean(0) for k, v in values.items()}, trials)

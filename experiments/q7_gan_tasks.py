@@ -16,6 +16,7 @@ from aejax import data, plots, recipes
 from aejax.evaluation import classifier, fd, image_metrics, inpainting, mean_std, modes
 from aejax.models import gan
 from aejax.models.classifier import CNN
+from aejax.train import default_average_decay as average_decay
 
 NAME = "q7_gan_tasks"
 QUESTION = "What is a GAN? Can you name a few tasks where GANs can shine?"
@@ -62,7 +63,6 @@ def check(cfg) -> None:
                        f"e.g. --set {key}={','.join(str(n // 10 * 10 or 10) for n in ns)}")
 
 
-average_decay = lambda steps: max(0.0, min(0.999, 1.0 - 10.0 / steps))  # short runs: initial weights keep <= e^-10
 to_uint8 = lambda x: np.clip(np.round(np.asarray(x) * 255), 0, 255).astype(np.uint8)
 confident_pct = lambda clf, x: float(100 * np.mean(modes.channel_probs(clf.logits, x).max(-1) >= CONFIDENCE))
 _argmax = jax.jit(lambda logits: logits.argmax(-1))
@@ -81,7 +81,7 @@ def dcgan(cfg, name, seed=0):
   # TensorBoard only: the same latents at every log point
   eval_fn = lambda state: {"images": gan.generate(g.apply, state.average["g"], TB_SAMPLES, cfg.latent, seed=seed + 2)}
   opts = recipes.GANOptions(latent=cfg.latent, steps=cfg.gan.steps, batch_size=cfg.gan.batch, lr=cfg.gan.lr, alpha=0.0,
-                            beta1=cfg.gan.beta1, decay_steps=cfg.gan.steps, average_decay=average_decay(cfg.gan.steps))
+                            beta1=cfg.gan.beta1, decay_steps=cfg.gan.steps)
   state, history = recipes.train_gan(g, d, ds.train_images, opts, seed=seed, name=f"dcgan-{name}",
                                      log_every=max(1, cfg.gan.steps // 10), eval_fn=eval_fn)
   n, test = cfg.eval.samples, ds.test_images[:cfg.eval.samples]
@@ -116,7 +116,7 @@ def augmentation(cfg, ds, clf, n_labels, seed):
   g = gan.DCGANGenerator(base=a.gan.base, num_classes=ds.num_classes)
   d = gan.DCGANDiscriminator(base=a.gan.base, num_classes=ds.num_classes)
   opts = recipes.GANOptions(latent=cfg.latent, steps=a.gan.steps, batch_size=min(cfg.gan.batch, n_labels),
-                            lr=cfg.gan.lr, beta1=cfg.gan.beta1, average_decay=average_decay(a.gan.steps))
+                            lr=cfg.gan.lr, beta1=cfg.gan.beta1)
   state, _ = recipes.train_gan(g, d, x, opts, labels=y, seed=seed, name=f"cgan-{n_labels}-s{seed}",
                                log_every=a.gan.steps)
   gen_y = (np.arange(a.generated) % ds.num_classes).astype(np.int32)
@@ -158,7 +158,7 @@ def semi_supervised(cfg, ds, seed):
   state, history = recipes.train_semi_supervised_gan(
       g, d, ds.train_images[idx], ds.train_labels[idx], ds.train_images, latent=s.latent, steps=s.steps,
       batch_size=s.batch, lr=s.lr, seed=seed, decay_steps=s.steps, alpha=0.0, name=f"ssl-gan-{s.labels}-s{seed}",
-      log_every=max(1, s.steps // 5), eval_fn=eval_fn, average_decay=average_decay(s.steps))
+      log_every=max(1, s.steps // 5), eval_fn=eval_fn)
   error = lambda params: float(100 * np.mean(_ssl_predict(d, params, ds.test_images) != ds.test_labels))
   return {"test_error_pct": error(state.average["d"]), "test_error_pct_raw": error(state.d.params),
           "train_acc_final": history[-1]["train_acc"]}
@@ -200,7 +200,7 @@ def run(cfg, out) -> dict:
           "other_data": data.describe(OTHER[cfg.dataset]) if cfg.other_dataset else None,
           "protocol": {"num_classes": main["ds"].num_classes, "tb_samples": TB_SAMPLES, "confidence": CONFIDENCE,
                        "average_decay": {"gan": average_decay(cfg.gan.steps), "aug_gan": average_decay(cfg.aug.gan.steps),
-                                         "ssl": average_decay(cfg.ssl.steps)}}}
+                                         "ssl": average_decay(cfg.ssl.steps)}}}  # the recipes' default decays
 
 
 def q2_best(m: dict, results) -> dict:
