@@ -174,10 +174,15 @@ def _copy(tree):
   return jax.tree.map(jnp.copy, tree)
 
 
-def create_gan_state(g_params, d_params, g_tx, d_tx, seed: int, average_decay: float = 0.999) -> GANState:
-  g, d = create_train_state(g_params, g_tx, seed), create_train_state(d_params, d_tx, seed)
+def _gan_state(g: TrainState, d: TrainState, seed: int, average_decay: float) -> GANState:
+  """The two networks' states, one step counter and key, and their weights' average starting at them."""
   return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d, rng=jax.random.PRNGKey(seed),
                   average=_copy({"g": g.params, "d": d.params}), average_decay=jnp.float32(average_decay))
+
+
+def create_gan_state(g_params, d_params, g_tx, d_tx, seed: int, average_decay: float = 0.999) -> GANState:
+  return _gan_state(create_train_state(g_params, g_tx, seed), create_train_state(d_params, d_tx, seed), seed,
+                    average_decay)
 
 
 def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2: float = 0.999,
@@ -185,9 +190,8 @@ def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2
   """A GAN state with `adam` for both networks (traced lr, betas, decay, average decay: one compile
   per architecture)."""
   kw = dict(decay_steps=decay_steps, alpha=alpha)
-  g, d = create_adam_state(g_params, seed, lr, b1, b2, **kw), create_adam_state(d_params, seed, lr, b1, b2, **kw)
-  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d, rng=jax.random.PRNGKey(seed),
-                  average=_copy({"g": g.params, "d": d.params}), average_decay=jnp.float32(average_decay))
+  return _gan_state(create_adam_state(g_params, seed, lr, b1, b2, **kw), create_adam_state(d_params, seed, lr, b1, b2, **kw),
+                    seed, average_decay)
 
 
 def default_average_decay(steps: int, cap: float = 0.999) -> float:
