@@ -200,7 +200,7 @@ def cross_entropy(apply_fn: Callable, augment_noise: float = 0.0):
 @by_value(parts=2)
 def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditional: bool = False,
                       pack: int = 1, image_output: bool = True, unroll: int = 0, unroll_lr: float = 1e-2,
-                      axis_name: str | None = None):
+                      axis_name: str | None = None, r1: float = 0.0):
   """Standard GAN losses (Goodfellow et al.), non-saturating generator loss.
 
   Returns (d_loss_fn, g_loss_fn) with signatures
@@ -212,6 +212,8 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
   generator, differentiated through those steps, so it is pushed towards moves the discriminator
   cannot simply answer by following it to the next mode. axis_name: under pmap, the batch axis the
   inner steps' gradients are averaged over, so they follow the whole batch's gradient as on one device.
+  r1 > 0 (or traced) adds the R1 penalty r1 / 2 * E ||grad_x D(x)||^2 on the real data to the
+  discriminator's loss (Mescheder et al. 2018), which keeps it from sharpening without bound.
   """
 
   def fake(g_params, batch, rng):
@@ -247,10 +249,18 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
             + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
     return loss, real, fake_logits
 
-  def d_loss_fn(d_params, g_params, batch, rng):
+  def r1_penalty(d_params, batch):
+    x, labels = to_float(batch["image"]), batch["label"] if conditional else None
+    grad = jax.grad(lambda x: d_logits(d_params, x, labels).sum())(x)  # each logit depends on its own pack only
+    return 0.5 * jnp.sum(grad.reshape((grad.shape[0] // pack, -1)) ** 2, -1).mean()
+
+  def d_loss_fn(d_params, g_params, batch, rng, r1=r1):
     loss, real, fake_logits = d_terms(d_params, g_params, batch, rng, through_generator=False)
-    return loss, {"d_loss": loss, "d_real": jax.nn.sigmoid(real).mean(),
-                  "d_fake": jax.nn.sigmoid(fake_logits).mean()}
+    metrics = {"d_loss": loss, "d_real": jax.nn.sigmoid(real).mean(), "d_fake": jax.nn.sigmoid(fake_logits).mean()}
+    if _on(r1):
+      penalty = r1_penalty(d_params, batch)
+      loss, metrics["r1"] = loss + r1 * penalty, penalty
+    return loss, metrics
 
   def g_loss_fn(g_params, d_params, batch, rng, unroll_lr=unroll_lr):
     if unroll:

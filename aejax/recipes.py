@@ -132,6 +132,9 @@ class GANOptions:
   decay_steps: int = 0
   alpha: float = 1.0
   d_steps: int = 1
+  g_steps: int = 1  # generator updates per step, after the d_steps discriminator updates
+  d_lr: float | None = None  # the discriminator's learning rate (traced), when not `lr`
+  r1: float = 0.0  # weight of the R1 penalty on D's gradient at real data (traced; 0: no penalty term)
   pack: int = 1
   unroll: int = 0
   unroll_lr: float = 1e-2
@@ -178,16 +181,18 @@ def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int |
     k_g, k_d = jax.random.split(jax.random.PRNGKey(seed))
     g_params = init(generator, k_g, jnp.zeros((1, o.latent)), y0)
     d_params = init(discriminator, k_d, x0, y0) if conditional else init(discriminator, k_d, x0)
-    return create_adam_gan_state(g_params, d_params, seed, o.lr, o.beta1, decay_steps=o.decay_steps, alpha=o.alpha,
+    state = create_adam_gan_state(g_params, d_params, seed, o.lr, o.beta1, decay_steps=o.decay_steps, alpha=o.alpha, d_lr=o.d_lr,
                                  average_decay=default_average_decay(o.steps) if o.average_decay is None else o.average_decay)
+    return state if not o.r1 else state.replace(d=state.d.replace(hparams={"r1": jnp.float32(o.r1)}))
 
   seeds = trial_seeds(seed)
   state = start(seed) if seeds is None else stack_trials([start(s) for s in seeds])
   generator, discriminator = _global_statistics(generator, mode), _global_statistics(discriminator, mode)
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, o.latent, conditional=conditional,
                                              pack=o.pack, image_output=o.image_output, unroll=o.unroll,
-                                             unroll_lr=o.unroll_lr, axis_name=parallel.axis_name(mode))
-  step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=o.d_steps)
+                                             unroll_lr=o.unroll_lr, axis_name=parallel.axis_name(mode),
+                                             r1=1.0 if o.r1 else 0.0)  # on or off; its weight is traced
+  step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=o.d_steps, g_steps=o.g_steps)
   return fit(state, step, data, o.steps, mode=mode, log_every=log_every, name=name, eval_fn=eval_fn,
              steps_per_dispatch=steps_per_dispatch, vectorise_trials=vectorise_trials)
 

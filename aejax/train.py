@@ -186,12 +186,13 @@ def create_gan_state(g_params, d_params, g_tx, d_tx, seed: int, average_decay: f
 
 
 def create_adam_gan_state(g_params, d_params, seed: int, lr, b1: float = 0.5, b2: float = 0.999,
-                          decay_steps: int = 0, alpha: float = 1.0, average_decay: float = 0.999) -> GANState:
+                          decay_steps: int = 0, alpha: float = 1.0, average_decay: float = 0.999,
+                          d_lr=None) -> GANState:
   """A GAN state with `adam` for both networks (traced lr, betas, decay, average decay: one compile
-  per architecture)."""
+  per architecture). d_lr: the discriminator's learning rate when it differs from the generator's `lr`."""
   kw = dict(decay_steps=decay_steps, alpha=alpha)
-  return _gan_state(create_adam_state(g_params, seed, lr, b1, b2, **kw), create_adam_state(d_params, seed, lr, b1, b2, **kw),
-                    seed, average_decay)
+  return _gan_state(create_adam_state(g_params, seed, lr, b1, b2, **kw),
+                    create_adam_state(d_params, seed, lr if d_lr is None else d_lr, b1, b2, **kw), seed, average_decay)
 
 
 def default_average_decay(steps: int, cap: float = 0.999) -> float:
@@ -206,14 +207,15 @@ def moving_average(average, params, decay):
 
 
 def make_gan_step(d_loss_fn: Callable, g_loss_fn: Callable, axis_name: str | None = None,
-                  d_steps: int = 1):
-  """One jitted step: `d_steps` discriminator updates, then one generator update.
+                  d_steps: int = 1, g_steps: int = 1):
+  """One jitted step: `d_steps` discriminator updates, then `g_steps` generator updates (PacGAN's and
+  VEEGAN's Stacked MNIST code makes two), each on its own noise.
 
   d_loss_fn(d_params, g_params, batch, rng) and g_loss_fn(g_params, d_params, batch, rng) each
   return (loss, metrics), e.g. from aejax.losses.gan_nonsaturating. Learning rates and betas ride
   in each network's optimiser state (`adam`).
   """
-  return GANStep(d_loss_fn, g_loss_fn, axis_name, d_steps)
+  return GANStep(d_loss_fn, g_loss_fn, axis_name, d_steps, g_steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,6 +225,7 @@ class GANStep:
   g_loss_fn: Callable
   axis_name: str | None = None
   d_steps: int = 1
+  g_steps: int = 1
 
   def __post_init__(self):
     for name in ("d_loss_fn", "g_loss_fn"):
@@ -233,13 +236,14 @@ class GANStep:
     g_grad = jax.value_and_grad(self.g_loss_fn, has_aux=True)
     rng, step_rng = _split_rng(state.rng)
     batch = with_index(batch, self.axis_name)
-    keys = jax.random.split(step_rng, self.d_steps + 1)
-    d = state.d
-    for k in keys[:-1]:
-      (_, d_metrics), grads = d_grad(d.params, state.g.params, batch, k, **d.hparams)
+    keys = jax.random.split(step_rng, self.d_steps + self.g_steps)
+    d, g = state.d, state.g
+    for k in keys[:self.d_steps]:
+      (_, d_metrics), grads = d_grad(d.params, g.params, batch, k, **d.hparams)
       d = d.apply_gradients(_mean(grads, self.axis_name))
-    (_, g_metrics), grads = g_grad(state.g.params, d.params, batch, keys[-1], **state.g.hparams)
-    g = state.g.apply_gradients(_mean(grads, self.axis_name))
+    for k in keys[self.d_steps:]:
+      (_, g_metrics), grads = g_grad(g.params, d.params, batch, k, **g.hparams)
+      g = g.apply_gradients(_mean(grads, self.axis_name))
     metrics = _mean({**d_metrics, **g_metrics}, self.axis_name)
     average = moving_average(state.average, {"g": g.params, "d": d.params}, state.average_decay)
     return state.replace(step=state.step + 1, g=g, d=d, rng=rng, average=average), metrics

@@ -114,6 +114,22 @@ def test_unrolled_gan_unrolls_the_discriminator():
   assert not np.isclose(unrolled(gp, dp, batch, rng, unroll_lr=0.5)[0], plain(gp, dp, batch, rng)[0])
 
 
+@pytest.mark.parametrize("pack", [1, 2])
+def test_r1_penalty_is_half_the_squared_input_gradient(pack):
+  # a linear discriminator w . x + b has input gradient w at every x: the penalty is r1 / 2 * |w|^2 for
+  # each (packed) example, added to the loss; the weight is traced (a keyword at call time)
+  w = jax.random.normal(KEY, (2 * pack,))
+  d_apply = lambda p, x, labels=None: x.reshape((x.shape[0], -1)) @ p["w"]
+  g_apply = lambda p, z, labels=None: z[:, :2]
+  plain = losses.gan_nonsaturating(g_apply, d_apply, latent=4, pack=pack, image_output=False)[0]
+  with_r1 = losses.gan_nonsaturating(g_apply, d_apply, latent=4, pack=pack, image_output=False, r1=1.0)[0]
+  batch = {"image": jax.random.normal(KEY, (8, 2)), "index": jnp.arange(8)}
+  base, _ = plain({"w": w}, {}, batch, KEY)
+  loss, metrics = jax.jit(lambda r1: with_r1({"w": w}, {}, batch, KEY, r1=r1))(3.0)
+  np.testing.assert_allclose(metrics["r1"], 0.5 * jnp.sum(w ** 2), rtol=1e-6)
+  np.testing.assert_allclose(loss, base + 3.0 * 0.5 * jnp.sum(w ** 2), rtol=1e-6)
+
+
 def test_semi_supervised_gan_losses():
   from aejax.models import gan
   g = gan.MLPGenerator(out_dim=16, hidden=(8,), batch_norm=True)

@@ -88,6 +88,25 @@ def test_gan_step_updates_both_players_in_one_jit():
     assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(old.params), jax.tree.leaves(upd.params)))
 
 
+def test_gan_step_g_steps_and_d_lr():
+  """g_steps=2 is the same as a step whose generator update is followed by another on the next key
+  (the generator's optimiser counts two updates per step, the discriminator's one); d_lr sets the
+  discriminator's learning rate only, as a traced value."""
+  from aejax.train import create_adam_gan_state
+  g, d = gan.MLPGenerator(hidden=(8,)), gan.MLPDiscriminator(hidden=(8,))
+  key = jax.random.PRNGKey(0)
+  gp, dp = g.init(key, jnp.zeros((1, 4))), d.init(key, jnp.zeros((1, 2)))
+  d_loss, g_loss = losses.gan_nonsaturating(g.apply, d.apply, latent=4, image_output=False)
+  batch = {"image": jnp.asarray(RNG.normal(size=(16, 2)), jnp.float32)}
+  state = create_adam_gan_state(gp, dp, 0, 1e-2, d_lr=1e-3)
+  new, _ = jax.jit(make_gan_step(d_loss, g_loss, g_steps=2))(state, batch)
+  count = lambda s: max(int(x) for x in jax.tree.leaves(s.opt_state) if np.issubdtype(np.asarray(x).dtype, np.integer))
+  assert count(new.g) == 2 and count(new.d) == 1
+  # Adam's first update of a weight is lr * g / (|g| + 1e-8): the largest moves are d_lr's for D
+  moved = lambda a, b: max(float(np.abs(x - y).max()) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+  np.testing.assert_allclose(moved(new.d.params, dp), 1e-3, rtol=1e-3)
+
+
 def test_gan_state_averages_the_weights_as_the_closed_form():
   """After k steps the average is decay^k w_0 + (1 - decay) sum_i decay^(k-i) w_i, for both networks;
   the decay is traced (another value reuses the executable) and 0 gives the raw weights."""

@@ -9,6 +9,10 @@ Here every convolution of the forward and backward passes is written in the NHWC
 a transposed convolution is the adjoint of a strided one, so each layer's input gradient is the
 other kind of convolution, and both kernel gradients are one strided-kernel convolution
 (`_kernel_grad`). Measured in benchmarks/gan_step.py and benchmarks/seed_step.py.
+
+That form is for the backends where it was measured faster (`CUSTOM_BACKWARD`, read when a model is
+traced). Elsewhere the layers compute as Flax's own (lax.conv_general_dilated / lax.conv_transpose,
+differentiated by autodiff), since nothing says the custom form helps there.
 """
 
 import functools
@@ -21,6 +25,14 @@ from jax import lax
 
 DIMS = ("NHWC", "HWIO", "NHWC")
 Padding = str | Sequence[tuple[int, int]]
+# backend -> whether the custom backward pass runs there: measured faster on XLA:CPU (benchmarks/gan_step.py,
+# benchmarks/seed_step.py); not measured on GPU or TPU, which therefore run Flax's form
+CUSTOM_BACKWARD = {"cpu": True}
+
+
+def custom_backward(backend: str | None = None) -> bool:
+  """Whether the layers use the custom backward pass on `backend` (default: JAX's default backend)."""
+  return CUSTOM_BACKWARD.get(backend or jax.default_backend(), False)
 
 
 def _flip(kernel):
@@ -138,7 +150,7 @@ class Conv(_Conv2D):
   def _convolve(self, x, kernel, strides, padding):
     if isinstance(padding, str):
       padding = tuple(lax.padtype_to_pads(x.shape[1:3], kernel.shape[:2], strides, padding))
-    return conv(x, kernel, strides, padding)
+    return (conv if custom_backward() else conv.fun)(x, kernel, strides, padding)
 
 
 class ConvTranspose(_Conv2D):
@@ -148,4 +160,4 @@ class ConvTranspose(_Conv2D):
   def _convolve(self, x, kernel, strides, padding):
     if isinstance(padding, str):
       padding = tuple(_transpose_padding(k, s, padding) for k, s in zip(kernel.shape[:2], strides))
-    return conv_transpose(x, kernel, strides, padding)
+    return (conv_transpose if custom_backward() else conv_transpose.fun)(x, kernel, strides, padding)

@@ -120,3 +120,18 @@ def test_dcgan_params_unchanged():
 def test_kernel_size_must_be_2d():
   with pytest.raises(ValueError, match="kernel_size"):
     jax.eval_shape(layers.Conv(4, 3).init, KEY, jnp.zeros((1, 8, 8, 1)))
+
+
+@pytest.mark.parametrize("module,size,cin", [(layers.Conv(8, **DCGAN), 14, 3), (layers.ConvTranspose(8, **DCGAN), 7, 16)])
+def test_flax_form_where_nothing_was_measured(monkeypatch, module, size, cin):
+  # a backend with no measurement (a GPU, say) traces to plain convolutions that autodiff
+  # differentiates, as Flax's own layers; the CPU's trace holds the custom backward pass. (The choice is
+  # made when tracing: batch 5, a shape no other test traces, so no cached trace of the CPU form is reused.)
+  x = _x(size, cin, batch=5)
+  params = _init(module, x)
+  grad_jaxpr = lambda: str(jax.make_jaxpr(jax.grad(lambda p: module.apply(p, x).sum()))(params))
+  assert "custom_vjp" in grad_jaxpr()
+  monkeypatch.setattr(layers, "CUSTOM_BACKWARD", {})
+  assert not layers.custom_backward() and "custom_vjp" not in grad_jaxpr()
+  ref = nn.Conv(8, **DCGAN) if isinstance(module, layers.Conv) else nn.ConvTranspose(8, **DCGAN)
+  assert_same_function(module, ref, x)
