@@ -119,8 +119,9 @@ def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size
 
 
 # A GAN's steps fused per dispatch (train_gan's steps_per_dispatch=None, on one device): measured faster
-# on a CPU for both kinds of GAN here (benchmarks/RESULTS.md: q8's 2-D GAN at batch 100 12.5 -> 10.0 ms
-# a step with 50 fused; the DCGAN step 1.19x -> 1.30x PyTorch eager's throughput), unlike the small
+# on a CPU for both kinds of GAN (q8's 2-D GAN at batch 100: 12.5 -> 10.0 ms a step with 50 fused, issue 16's
+# table, a 2-core CPU without AVX-512; the DCGAN step: 1.19x -> 1.30x PyTorch eager's throughput,
+# benchmarks/RESULTS.md, gan_step), unlike the small
 # autoencoder steps, where fusing bought nothing (fit's CPU default stays 1).
 GAN_STEPS_PER_DISPATCH = 50
 
