@@ -16,7 +16,7 @@ import numpy as np
 
 from aejax import losses, parallel
 from aejax.train import default_average_decay, create_adam_gan_state, create_adam_state, create_train_state, make_gan_step, make_train_step
-from aejax.trainer import DeviceData, fit, resolve_mode, stack_trials, trial_seeds
+from aejax.trainer import DeviceData, fit, resolve_mode, stack_trials, take_trial, trial_seeds
 
 
 # Model initialisation jitted with the module as a static argument: one compile per architecture
@@ -41,11 +41,11 @@ def _global_statistics(module, mode: str):
   return module
 
 
-def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, seed: int, tx=None,
+def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, seed: int | Sequence[int], tx=None,
           b1: float = 0.9, decay_steps: int = 0, alpha: float = 1.0, hparams: dict | None = None,
           trainable: Callable[[tuple], bool] | None = None,
           mode: str | None = None, workdir=None, log_every: int = 200, name: str | None = None,
-          checkpoint_every: int | None = None, eval_fn: Callable | None = None):
+          checkpoint_every: int | None = None, eval_fn: Callable | None = None, vectorise_trials: bool = True):
   """The common recipe: Adam(lr, b1) (or `tx`) on `loss_fn` over `arrays` for `steps` steps.
 
   lr, b1, the cosine decay (decay_steps > 0: to alpha * lr, as optax.cosine_decay_schedule) and
@@ -53,37 +53,59 @@ def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, see
   one compiled step. trainable(path): update only the matching params.
   Returns (state, history). For anything non-standard, build the state and step yourself and
   call `fit`.
+
+  seed: a sequence of T seeds trains T trials of this configuration side by side, in one program:
+  `params` then holds the trials' initial params stacked on a leading axis (trainer.stack_trials),
+  and trial t draws its noise and shuffles its data by seeds[t], as train(seed=seeds[t]) from
+  params[t] would. The state comes back stacked (trainer.take_trial), the history per `fit`'s
+  trials; vectorise_trials as trainer.TrialStep's (False: lax.map, for convolutional models on a CPU).
   """
   mode = resolve_mode(mode)
   data = DeviceData(arrays, batch_size, seed, mode)  # checks the batch before anything compiles
   params = jax.tree.map(jnp.array, params)  # a copy: the compiled step donates its state's buffers
-  state = (create_adam_state(params, seed, lr, b1, hparams=hparams, trainable=trainable, decay_steps=decay_steps,
-                             alpha=alpha) if tx is None
-           else create_train_state(params, tx, seed, hparams, trainable))
+
+  def start(params, seed):
+    return (create_adam_state(params, seed, lr, b1, hparams=hparams, trainable=trainable, decay_steps=decay_steps,
+                              alpha=alpha) if tx is None
+            else create_train_state(params, tx, seed, hparams, trainable))
+
+  seeds = trial_seeds(seed)
+  if seeds is None:
+    state = start(params, seed)
+  else:
+    leading = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in jax.tree.leaves(params)}
+    if leading != {len(seeds)}:
+      raise ValueError(f"{name}: {len(seeds)} seeds need params stacked on a leading axis of {len(seeds)} "
+                       f"(trainer.stack_trials); their leading sizes are {sorted(leading, key=str)}")
+    state = stack_trials([start(take_trial(params, t), s) for t, s in enumerate(seeds)])
   step = make_train_step(loss_fn, parallel.axis_name(mode))
   return fit(state, step, data, steps, mode=mode, workdir=workdir, log_every=log_every,
-             name=name, checkpoint_every=checkpoint_every, eval_fn=eval_fn)
+             name=name, checkpoint_every=checkpoint_every, eval_fn=eval_fn, vectorise_trials=vectorise_trials)
 
 
-def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, seed: int,
+def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, seed: int | Sequence[int],
                       kind: str = "mse", noise_std: float = 0.0, dropout: float = 0.0,
                       l1_codes: float = 0.0, kl_target: float = 0.0, kl_weight: float = 0.0,
                       mode: str | None = None, name: str | None = None, log_every: int = 200,
-                      eval_fn: Callable | None = None):
+                      eval_fn: Callable | None = None, vectorise_trials: bool = True):
   """Initialise `model` (an aejax Autoencoder) from `seed` and train it to reconstruct `images`.
 
   The loss is losses.reconstruction with the given corruption/sparsity settings, passed as traced
   values (the set of non-zero ones is structural); images are uint8 NHWC. eval_fn(state) -> dict is
   called every `log_every` steps (see `fit`). Returns (state, history).
+  seed: a sequence of seeds trains that many trials side by side, each initialised from its own
+  seed (`train`'s trials); the state comes back stacked on a leading trial axis.
   """
-  params = init(model, seed, jnp.zeros((1, *images.shape[1:]), jnp.float32))
+  x0 = jnp.zeros((1, *images.shape[1:]), jnp.float32)
+  seeds = trial_seeds(seed)
+  params = init(model, seed, x0) if seeds is None else stack_trials([init(model, s, x0) for s in seeds])
   hparams = {k: v for k, v in dict(noise_std=noise_std, dropout=dropout, l1_codes=l1_codes,
                                    kl_weight=kl_weight).items() if v}
   if kl_weight:
     hparams["kl_target"] = kl_target
   return train(params, losses.reconstruction(model.apply, kind=kind), {"image": images}, steps=steps,
                batch_size=batch_size, lr=lr, seed=seed, hparams=hparams, mode=mode,
-               log_every=log_every, name=name, eval_fn=eval_fn)
+               log_every=log_every, name=name, eval_fn=eval_fn, vectorise_trials=vectorise_trials)
 
 
 def train_classifier(apply_fn, params, images, labels, *, steps: int, batch_size: int, lr: float,

@@ -27,6 +27,7 @@ from aejax.evaluation import image_metrics, likelihood, mean_std, probes
 from aejax.models.autoencoder import conv_autoencoder, mlp_autoencoder
 from aejax.models.vae import VAE
 from aejax.recipes import init, train_autoencoder
+from aejax.trainer import take_trial
 from experiments import q6_vae
 
 NAME = "q1_uses"
@@ -78,10 +79,11 @@ def dimensionality_reduction(cfg, train_x, train_y, test_x, test_y, out):
   knn_pca = knn(pca_ref, pca_test)
   model = mlp_autoencoder(2, hidden=MLP_HIDDEN)
   encode = functools.partial(model.apply, method="encode")
-  rows = []
-  for seed in range(cfg.seeds):
-    params = train_autoencoder(model, train_x, steps=cfg.dimred.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                               seed=seed, name=f"dimred-s{seed}")[0].params
+  rows, seeds = [], tuple(range(cfg.seeds))
+  trials = train_autoencoder(model, train_x, steps=cfg.dimred.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                             seed=seeds, name="dimred")[0].params  # the seeds as trials of one program
+  for seed in seeds:
+    params = take_trial(trials, seed)
     ae_test = probes.encode(encode, params, test_x)
     rows.append({"knn_acc_ae2d": knn(probes.encode(encode, params, ref_x), ae_test),
                  "recon_mse_test_ae2d": float(image_metrics.reconstruction_mse(model.apply, params, test_x).mean())})
@@ -106,11 +108,14 @@ def denoising(cfg, train_x, test_x, out):
   sigmas = list(cfg.denoise.sigmas)
   noisy = {s: image_metrics.add_noise(test_x, s, seed=1000 + i) for i, s in enumerate(sigmas)}
   psnr_noisy = {str(s): image_metrics.psnr(test_x, noisy[s]) for s in sigmas}
-  rows, seed_recipe, shown = {str(s): [] for s in sigmas}, [], {}
-  for seed in range(cfg.seeds):
+  rows, seed_recipe, shown, seeds = {str(s): [] for s in sigmas}, [], {}, tuple(range(cfg.seeds))
+  # the seeds as trials of one program, one after another in it (lax.map: convolutions, benchmarks/RESULTS.md, trials)
+  trials = {s: train_autoencoder(model, train_x, steps=cfg.denoise.steps, batch_size=cfg.denoise.batch_size, lr=cfg.lr,
+                                 seed=seeds, noise_std=s, name=f"denoise-sigma{s}", vectorise_trials=False)[0].params
+            for s in sigmas}
+  for seed in seeds:
     for s in sigmas:
-      params = train_autoencoder(model, train_x, steps=cfg.denoise.steps, batch_size=cfg.denoise.batch_size,
-                                 lr=cfg.lr, seed=seed, noise_std=s, name=f"denoise-sigma{s}-s{seed}")[0].params
+      params = take_trial(trials[s], seed)
       out_s = image_metrics.reconstruct(model.apply, params, noisy[s])
       rows[str(s)].append({"psnr_denoised": image_metrics.psnr(test_x, out_s)})
       if seed == 0:
@@ -153,13 +158,14 @@ def anomaly_detection(cfg, train_x, train_y, test_x, test_y):
   error with the class normal and every other test image an anomaly (the first `anomaly.classes`
   classes: all 10 except in the smoke profile)."""
   model = conv_autoencoder(cfg.anomaly.latent, features=CONV_FEATURES, impl=cfg.conv_impl)
-  per_seed = []
-  for seed in range(cfg.anomaly.seeds):
+  per_seed, seeds = [], tuple(range(cfg.anomaly.seeds))
+  trials = [train_autoencoder(model, train_x[train_y == c], steps=cfg.anomaly.steps, batch_size=cfg.anomaly.batch_size,
+                              lr=cfg.lr, seed=seeds, name=f"anomaly-class{c}", vectorise_trials=False)[0].params
+            for c in range(cfg.anomaly.classes)]  # per class, the seeds as trials of one program (as denoising's)
+  for seed in seeds:
     aurocs = []
     for c in range(cfg.anomaly.classes):
-      params = train_autoencoder(model, train_x[train_y == c], steps=cfg.anomaly.steps,
-                                 batch_size=cfg.anomaly.batch_size, lr=cfg.lr, seed=seed,
-                                 name=f"anomaly-class{c}-s{seed}")[0].params
+      params = take_trial(trials[c], seed)
       scores = image_metrics.reconstruction_mse(model.apply, params, test_x)
       aurocs.append(image_metrics.auroc(scores, test_y != c))
     per_seed.append(aurocs)
@@ -178,11 +184,12 @@ def feature_learning(cfg, train_x, train_y, test_x, test_y):
   model = mlp_autoencoder(cfg.features.latent, hidden=MLP_HIDDEN)
   encode = functools.partial(model.apply, method="encode")
   codes = lambda p: (probes.encode(encode, p, tr_x), probes.encode(encode, p, test_x))
-  rows = []
-  for seed in range(cfg.seeds):
+  rows, seeds = [], tuple(range(cfg.seeds))
+  trials = train_autoencoder(model, train_x, steps=cfg.features.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                             seed=seeds, name="features")[0].params  # the seeds as trials of one program
+  for seed in seeds:
     random_params = init(model, seed, jnp.zeros((1, *train_x.shape[1:])))
-    params = train_autoencoder(model, train_x, steps=cfg.features.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                               seed=seed, name=f"features-s{seed}")[0].params
+    params = take_trial(trials, seed)
     rows.append({"probe_acc_ae": probe(*codes(params), seed), "probe_acc_random": probe(*codes(random_params), seed)})
   stats = {**mean_std(rows), "probe_acc_pixels": probe(tr_x, test_x, 0), "pixel_dim": int(np.prod(train_x.shape[1:]))}
   stats["ae_minus_random"] = stats["probe_acc_ae"] - stats["probe_acc_random"]

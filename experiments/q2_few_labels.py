@@ -24,6 +24,7 @@ from aejax.evaluation.probes import classifier_accuracy
 from aejax.models.autoencoder import Autoencoder, ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from aejax.models.classifier import EncoderClassifier, with_encoder
 from aejax.recipes import train_autoencoder, train_classifier
+from aejax.trainer import take_trial
 
 NAME = "q2_few_labels"
 QUESTION = ("Suppose you want to train a classifier, and you have plenty of unlabeled training data but only a "
@@ -97,15 +98,17 @@ def run(cfg, out) -> dict:
 
   errors = {n: {arm: [] for arm in ARMS} for n in cfg.labels}
   pretrain_mse, confident = [], {n: [] for n in cfg.labels}
-  for seed in range(cfg.seeds):
-    # the expensive part, once per seed: the autoencoder sees every training image, no label
-    p = cfg.pretrain
-    ae_state, _ = train_autoencoder(ae, train_x, steps=p.steps, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed,
-                                    kind=p.loss, noise_std=p.noise, dropout=p.dropout,
-                                    name=f"pretrain-s{seed}", log_every=p.steps)
-    pretrain_mse.append(float(image_metrics.reconstruction_mse(ae.apply, ae_state.params, test_x).mean()))
+  # the expensive part, once per seed: the autoencoder sees every training image, no label; the seeds are
+  # trials of one program (vmapped; a conv encoder's one after another in it: benchmarks/RESULTS.md, trials)
+  p, seeds = cfg.pretrain, tuple(range(cfg.seeds))
+  ae_trials = train_autoencoder(ae, train_x, steps=p.steps, batch_size=cfg.batch_size, lr=cfg.lr, seed=seeds,
+                                kind=p.loss, noise_std=p.noise, dropout=p.dropout, name="pretrain", log_every=p.steps,
+                                vectorise_trials=cfg.encoder.kind == "mlp")[0].params
+  for seed in seeds:
+    ae_params = take_trial(ae_trials, seed)
+    pretrain_mse.append(float(image_metrics.reconstruction_mse(ae.apply, ae_params, test_x).mean()))
     random_init = recipes.init(clf, seed, jnp.zeros((1, *train_x.shape[1:]), jnp.float32))
-    pretrained = with_encoder(random_init, ae_state.params)
+    pretrained = with_encoder(random_init, ae_params)
     for n in cfg.labels:
       labelled = data.subset_balanced(train_y, n, seed, ds.num_classes)
       x, y = train_x[labelled], train_y[labelled]

@@ -19,6 +19,7 @@ from aejax import data, plots
 from aejax.evaluation import image_metrics, mean_std, measure_autoencoder, probes
 from aejax.models.autoencoder import mlp_autoencoder
 from aejax.recipes import train_autoencoder
+from aejax.trainer import take_trial
 
 NAME = "q3_evaluation"
 QUESTION = "Is perfect reconstruction a good thing? How should an autoencoder be evaluated?"
@@ -94,13 +95,14 @@ def code_space_tests(model, params, test_images, support, seed):
 
 
 def trajectory_probe(model, test_images, sigma):
-  """eval_fn for the trainer: test MSE and denoising PSNR of the current params (1000 test images)."""
+  """eval_fn for the trainer: test MSE and denoising PSNR of trial 0's current params (seed 0; 1000 test images)."""
   x = test_images[:1000]
   noisy = image_metrics.add_noise(x, sigma, seed=1000)
 
   def eval_fn(state):
-    return {"recon_mse_test": float(image_metrics.reconstruction_mse(model.apply, state.params, x).mean()),
-            "denoise_psnr": image_metrics.psnr(x, image_metrics.reconstruct(model.apply, state.params, noisy))}
+    params = take_trial(state.params, 0)
+    return {"recon_mse_test": float(image_metrics.reconstruction_mse(model.apply, params, x).mean()),
+            "denoise_psnr": image_metrics.psnr(x, image_metrics.reconstruct(model.apply, params, noisy))}
 
   return eval_fn
 
@@ -116,18 +118,20 @@ def run(cfg, out) -> dict:
   per_seed, examples = {}, {}
   noisy_examples = image_metrics.add_noise(test_x[:8], sigma, seed=7)
   ae = autoencoders(cfg)
+  seeds = tuple(range(cfg.seeds))
   for name, (model, loss_kw) in ae.items():
     rows = []
-    for seed in range(cfg.seeds):
-      # seed 0 of the plain model is watched while it trains: does denoising get worse as copying improves?
-      watch = name == "overcomplete_plain" and seed == 0
-      state, history = train_autoencoder(
-          model, train_x, **{"steps": cfg.steps, **loss_kw}, batch_size=cfg.batch_size, lr=cfg.lr,
-          seed=seed, name=f"{name}-s{seed}", log_every=max(1, cfg.plain.steps // 5),
-          eval_fn=trajectory_probe(model, test_x, sigma) if watch else None)
-      params = state.params
-      if watch:
-        trajectory = {k: [h[k] for h in history] for k in ("step", "recon_mse_test", "denoise_psnr")}
+    # the seeds as trials of one program; seed 0 of the plain model is watched while it trains: does denoising
+    # get worse as copying improves?
+    watch = name == "overcomplete_plain"
+    state, history = train_autoencoder(
+        model, train_x, **{"steps": cfg.steps, **loss_kw}, batch_size=cfg.batch_size, lr=cfg.lr,
+        seed=seeds, name=name, log_every=max(1, cfg.plain.steps // 5),
+        eval_fn=trajectory_probe(model, test_x, sigma) if watch else None)
+    if watch:
+      trajectory = {k: [h[k] for h in history] for k in ("step", "recon_mse_test", "denoise_psnr")}
+    for seed in seeds:
+      params = take_trial(state.params, seed)
       row = measure_autoencoder(model, params, train_x, train_y, test_x, test_y, seed=seed, **eval_kw)
       row.update(code_space_tests(model, params, test_x, support, seed))
       rows.append(row)

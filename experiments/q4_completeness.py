@@ -17,6 +17,7 @@ from aejax import data, plots
 from aejax.evaluation import image_metrics, mean_std, measure_autoencoder, probes
 from aejax.models.autoencoder import mlp_autoencoder
 from aejax.recipes import train_autoencoder
+from aejax.trainer import take_trial
 
 NAME = "q4_completeness"
 QUESTION = ("What are undercomplete and overcomplete autoencoders? What is the main risk of an excessively "
@@ -85,15 +86,15 @@ def run(cfg, out) -> dict:
     for variant, loss_kw in variants.items():
       if variant != "plain" and latent not in cfg.regularised.latents:
         continue
-      rows = []
-      for seed in range(cfg.seeds):
-        state, _ = train_autoencoder(model, train_x, seed=seed, name=f"{variant}-z{latent}-s{seed}",
-                                     **train_kw, **loss_kw)
-        row = measure_autoencoder(model, state.params, train_x, train_y, test_x, test_y, seed=seed, **eval_kw)
-        row["recon_mse_shuffled"] = identity_score(model, state.params, test_x, support, seed)
+      rows, seeds = [], tuple(range(cfg.seeds))
+      trials = train_autoencoder(model, train_x, seed=seeds, name=f"{variant}-z{latent}", **train_kw, **loss_kw)[0].params
+      for seed in seeds:  # the seeds were trials of one program
+        params = take_trial(trials, seed)
+        row = measure_autoencoder(model, params, train_x, train_y, test_x, test_y, seed=seed, **eval_kw)
+        row["recon_mse_shuffled"] = identity_score(model, params, test_x, support, seed)
         rows.append(row)
         if seed == 0 and variant == "plain" and latent in EXAMPLE_LATENTS:
-          examples[latent] = image_metrics.reconstruct(model.apply, state.params, shown)
+          examples[latent] = image_metrics.reconstruct(model.apply, params, shown)
       (sweep if variant == "plain" else regularised.setdefault(variant, {}))[latent] = mean_std(rows)
 
   # memorisation: the same budget spent on a small training subset
@@ -101,11 +102,12 @@ def run(cfg, out) -> dict:
   small = {}
   for latent in cfg.small.latents:
     model = mlp_autoencoder(latent, hidden=())
-    rows = []
-    for seed in range(cfg.seeds):
-      state, _ = train_autoencoder(model, small_x, seed=seed, name=f"small-z{latent}-s{seed}", **train_kw)
-      tr = float(image_metrics.reconstruction_mse(model.apply, state.params, small_x).mean())
-      te = float(image_metrics.reconstruction_mse(model.apply, state.params, test_x).mean())
+    rows, seeds = [], tuple(range(cfg.seeds))
+    trials = train_autoencoder(model, small_x, seed=seeds, name=f"small-z{latent}", **train_kw)[0].params
+    for seed in seeds:
+      params = take_trial(trials, seed)
+      tr = float(image_metrics.reconstruction_mse(model.apply, params, small_x).mean())
+      te = float(image_metrics.reconstruction_mse(model.apply, params, test_x).mean())
       rows.append({"recon_mse_train": tr, "recon_mse_test": te, "gap": te - tr, "test_over_train": te / tr})
     small[latent] = mean_std(rows)
 

@@ -134,6 +134,8 @@ def run(cfg, out) -> dict:
   runs, per_seed, examples = {}, {}, {}
   for size in cfg.train.sizes:
     rows = {v: [] for v in VARIANTS}
+    # one run per seed, not trials of one program: each seed trains on its own balanced subset, and a run's
+    # seconds per epoch are the speed q5 compares
     for seed in range(cfg.seeds):
       idx = (np.arange(len(ds.train_images)) if size >= len(ds.train_images)
              else data.subset_balanced(ds.train_labels, size, seed, ds.num_classes))

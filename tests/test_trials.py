@@ -1,5 +1,6 @@
 """Trials side by side: T seeds of one GAN configuration trained in one program (recipes.train_gan
-with a sequence of seeds) match T separate runs, under jit, pmap and a mesh, and resume exactly.
+with a sequence of seeds) match T separate runs, under jit, pmap and a mesh, and resume exactly; so
+do an autoencoder's (recipes.train_autoencoder), vmapped and by lax.map.
 
 Tolerance. Vectorising (jax.vmap) turns each trial's matmuls into one batched dot_general and its
 reductions into reductions over a batched array, which XLA may block and order differently; the
@@ -149,3 +150,43 @@ def test_resume_equals_uninterrupted(tmp_path, mode, fuse):
   assert {"g_norm/trial0", "g_norm/trial1", "trials"} <= set(h_straight[-1])
   lines = (tmp_path / "resumed" / "runs" / "trials" / "metrics.jsonl").read_text().splitlines()
   assert [json.loads(l)["step"] for l in lines] == [2, 4, 6, 8, 10]
+
+
+# Autoencoder trials (recipes.train_autoencoder with a sequence of seeds): the same comparison on q1-q4's
+# kind of model, narrower. n: the widest sum of the step, a batch of 32 examples' 784 pixels.
+AE_N = 784
+
+
+def ae_images():
+  rng = np.random.default_rng(0)
+  return rng.integers(0, 256, (256, 28, 28, 1), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("model,vectorise", [
+    ("mlp", True),  # q1, q2, q3 and q4's MLP autoencoders, vmapped
+    ("conv", False),  # q1's conv autoencoder, trials one after another in the program (lax.map)
+])
+def test_autoencoder_trials_equal_separate_runs(model, vectorise):
+  """Trial k of train_autoencoder(seed=(0, 1)) is train_autoencoder(seed=k): its own init, noise
+  (noise_std draws a key per step) and data order."""
+  from aejax.models.autoencoder import conv_autoencoder, mlp_autoencoder
+  net = mlp_autoencoder(4, hidden=(16,)) if model == "mlp" else conv_autoencoder(4, features=(4, 8))
+  steps, kw = 6, dict(batch_size=32, lr=LR, noise_std=0.3, log_every=3, mode="jit")
+  together, history = recipes.train_autoencoder(net, ae_images(), steps=steps, seed=(0, 1),
+                                                vectorise_trials=vectorise, **kw)
+  assert together.step.tolist() == [steps, steps] and [h["step"] for h in history] == [3, 6]
+  rtol = 2 * AE_N * EPS32 * steps
+  for k in (0, 1):
+    alone, h_alone = recipes.train_autoencoder(net, ae_images(), steps=steps, seed=k, **kw)
+    mine = trainer.take_trial(together, k)
+    np.testing.assert_array_equal(mine.rng, alone.rng)
+    assert_trained_close(mine.params, alone.params, lr=LR, steps=steps, rtol=rtol, atol=rtol * LR * steps)
+    assert trainer.trial_history(history, k)[-1]["loss"] == pytest.approx(h_alone[-1]["loss"], rel=rtol)
+
+
+def test_train_trials_need_stacked_params():
+  from aejax.models.autoencoder import mlp_autoencoder
+  net = mlp_autoencoder(4, hidden=(16,))
+  params = recipes.init(net, 0, jnp.zeros((1, 28, 28, 1)))
+  with pytest.raises(ValueError, match="stacked on a leading axis of 2"):
+    recipes.train(params, lambda *a, **k: None, {"image": ae_images()}, steps=1, batch_size=32, lr=LR, seed=(0, 1))

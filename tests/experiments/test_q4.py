@@ -29,9 +29,8 @@ def test_q4_smoke(tmp_path):
   assert q4.findings(metrics) == metrics["findings"]  # the stored derived numbers are what the answer uses
   answer = (out / "answer.md").read_text()
   assert "knee" in answer and "nan" not in answer
-  assert sorted(p.name for p in (out / "runs").iterdir()) == [  # one named run per training
-      "denoising-z784-s0", "plain-z16-s0", "plain-z2-s0", "plain-z784-s0", "small-z16-s0", "small-z784-s0",
-      "sparse-z784-s0"]
+  assert sorted(p.name for p in (out / "runs").iterdir()) == [  # one named run per training, its seeds as trials
+      "denoising-z784", "plain-z16", "plain-z2", "plain-z784", "small-z16", "small-z784", "sparse-z784"]
   for png in ("reconstruction_vs_latent.png", "probe_vs_latent.png", "reconstructions.png"):
     assert (out / png).exists()
 
