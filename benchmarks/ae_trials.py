@@ -2,7 +2,8 @@
 (recipes.train_autoencoder with seed=(0, ..., T-1) vs seed=t for each t), on MNIST-shaped random images.
 
 Models: q3/q4's one-layer MLP autoencoder (784-32-784, ReLU code; vmapped trials) and q1's conv
-autoencoder (the seed's 1-16-32 convs; trials by lax.map, as q1 runs them). Each form first runs once
+autoencoder (the seed's 1-16-32 convs) in q1's default form (impl="matmul", aejax.models.layers), its
+trials by lax.map and by vmap, and in Flax's form (impl="lax") by lax.map. Each form first runs once
 to compile; then the repeats alternate the forms, each first in turn, and the median seconds of
 --steps steps of all T trials is reported, with the ratio sequential / trials (above 1: trials faster).
 
@@ -24,7 +25,9 @@ from aejax import recipes  # noqa: E402
 from aejax.models.autoencoder import conv_autoencoder, mlp_autoencoder  # noqa: E402
 
 MODELS = {"mlp_784_32": (lambda: mlp_autoencoder(32, hidden=(), code_activation="relu"), True),
-          "conv_seed": (lambda: conv_autoencoder(None, features=(16, 32)), False)}
+          "conv_seed_matmul": (lambda: conv_autoencoder(None, features=(16, 32), impl="matmul"), False),
+          "conv_seed_matmul ": (lambda: conv_autoencoder(None, features=(16, 32), impl="matmul"), True),
+          "conv_seed_lax": (lambda: conv_autoencoder(None, features=(16, 32), impl="lax"), False)}
 
 
 def main():
