@@ -24,10 +24,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from aejax import recipes  # noqa: E402
 from aejax.models.autoencoder import conv_autoencoder, mlp_autoencoder  # noqa: E402
 
-MODELS = {"mlp_784_32": (lambda: mlp_autoencoder(32, hidden=(), code_activation="relu"), True),
-          "conv_seed_matmul": (lambda: conv_autoencoder(None, features=(16, 32), impl="matmul"), False),
-          "conv_seed_matmul ": (lambda: conv_autoencoder(None, features=(16, 32), impl="matmul"), True),
-          "conv_seed_lax": (lambda: conv_autoencoder(None, features=(16, 32), impl="lax"), False)}
+MLP = lambda: mlp_autoencoder(32, hidden=(), code_activation="relu")
+CONV = lambda impl: lambda: conv_autoencoder(None, features=(16, 32), impl=impl)
+# (name, model, vectorise_trials)
+MODELS = [("mlp_784_32", MLP, True), ("conv_seed_matmul", CONV("matmul"), False), ("conv_seed_matmul", CONV("matmul"), True),
+          ("conv_seed_lax", CONV("lax"), False)]
 
 
 def main():
@@ -42,7 +43,7 @@ def main():
   print(f"# {platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} device(s), "
         f"jax {jax.__version__}; {a.trials} trials x {a.steps} steps of batch {a.batch}")
   print("| model | trials in one program (s) | one after another (s) | ratio |\n|---|---:|---:|---:|")
-  for name, (make, vectorise) in MODELS.items():
+  for name, make, vectorise in MODELS:
     model = make()
     train = lambda seed, steps: recipes.train_autoencoder(model, images, steps=steps, batch_size=a.batch, lr=1e-3,
                                                           seed=seed, log_every=steps, vectorise_trials=vectorise)
