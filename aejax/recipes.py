@@ -16,7 +16,7 @@ import numpy as np
 
 from aejax import losses, parallel
 from aejax.train import default_average_decay, create_adam_gan_state, create_adam_state, create_train_state, make_gan_step, make_train_step
-from aejax.trainer import DeviceData, fit, resolve_mode, stack_trials, take_trial, trial_seeds
+from aejax.trainer import DeviceData, fit, per_trial, resolve_mode, stack_trials, take_trial, trial_seeds
 
 
 # Model initialisation jitted with the module as a static argument: one compile per architecture
@@ -75,7 +75,7 @@ def train(params, loss_fn, arrays: dict, *, steps: int, batch_size: int, lr, see
   else:
     leading = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in jax.tree.leaves(params)}
     if leading != {len(seeds)}:
-      raise ValueError(f"{name}: {len(seeds)} seeds need params stacked on a leading axis of {len(seeds)} "
+      raise ValueError(f"{name or 'train'}: {len(seeds)} seeds need params stacked on a leading axis of {len(seeds)} "
                        f"(trainer.stack_trials); their leading sizes are {sorted(leading, key=str)}")
     state = stack_trials([start(take_trial(params, t), s) for t, s in enumerate(seeds)])
   step = make_train_step(loss_fn, parallel.axis_name(mode))
@@ -97,8 +97,7 @@ def train_autoencoder(model, images, *, steps: int, batch_size: int, lr: float, 
   seed (`train`'s trials); the state comes back stacked on a leading trial axis.
   """
   x0 = jnp.zeros((1, *images.shape[1:]), jnp.float32)
-  seeds = trial_seeds(seed)
-  params = init(model, seed, x0) if seeds is None else stack_trials([init(model, s, x0) for s in seeds])
+  params = per_trial(lambda s: init(model, s, x0), seed)
   hparams = {k: v for k, v in dict(noise_std=noise_std, dropout=dropout, l1_codes=l1_codes,
                                    kl_weight=kl_weight).items() if v}
   if kl_weight:
@@ -202,7 +201,7 @@ def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int |
   arrays = {"image": images} if not conditional else {"image": images, "label": labels}
   data = DeviceData(arrays, o.batch_size, seed, mode)
   if o.batch_size % (o.pack * parallel.batch_split(mode)):
-    raise ValueError(f"{name}: batch_size={o.batch_size} must be a multiple of pack={o.pack} on each device")
+    raise ValueError(f"{name or 'train_gan'}: batch_size={o.batch_size} must be a multiple of pack={o.pack} on each device")
   y0 = jnp.zeros((1,), jnp.int32) if conditional else None
   x0 = jnp.zeros((1, *np.shape(images)[1:]), jnp.float32)
   if o.pack > 1:  # the loss packs points side by side and images along channels
@@ -216,8 +215,7 @@ def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int |
                                  average_decay=default_average_decay(o.steps) if o.average_decay is None else o.average_decay)
     return state if not o.r1 else state.replace(d=state.d.replace(hparams={"r1": jnp.float32(o.r1)}))
 
-  seeds = trial_seeds(seed)
-  state = start(seed) if seeds is None else stack_trials([start(s) for s in seeds])
+  state = per_trial(start, seed)
   generator, discriminator = _global_statistics(generator, mode), _global_statistics(discriminator, mode)
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, o.latent, conditional=conditional,
                                              pack=o.pack, image_output=o.image_output, unroll=o.unroll,

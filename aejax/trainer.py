@@ -20,7 +20,7 @@ import re
 import signal
 import sys
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -59,6 +59,13 @@ def trial_seeds(seed) -> tuple[int, ...] | None:
 def stack_trials(states: Sequence):
   """The trials' states (equal structures) stacked leaf by leaf on a leading trial axis."""
   return jax.tree.map(lambda *x: jnp.stack(x), *states)
+
+
+def per_trial(make: Callable[[int], Any], seed):
+  """make(seed) for one seed; for a sequence of seeds, make(s) for each stacked on a leading trial axis:
+  the state (or params) of one run, or of T trials side by side."""
+  seeds = trial_seeds(seed)
+  return make(seed) if seeds is None else stack_trials([make(s) for s in seeds])
 
 
 def take_trial(tree, t: int):

@@ -54,6 +54,12 @@ def test_trial_indices_are_each_seeds_own():
       np.testing.assert_array_equal(idx[t], trainer.DeviceData({"x": POINTS}, BATCH, seed, "jit").indices(step))
 
 
+def test_per_trial_makes_one_run_or_stacked_trials():
+  make = lambda seed: {"w": jnp.full((2,), seed, jnp.float32)}
+  np.testing.assert_array_equal(trainer.per_trial(make, 3)["w"], [3, 3])
+  np.testing.assert_array_equal(trainer.per_trial(make, (3, 5))["w"], [[3, 3], [5, 5]])
+
+
 def test_trials_equal_separate_runs():
   """Trial k of a vectorised run (4 steps per lax.scan dispatch) is train_gan(seed=k)."""
   steps, seeds = 8, (0, 1, 2)
@@ -188,5 +194,5 @@ def test_train_trials_need_stacked_params():
   from aejax.models.autoencoder import mlp_autoencoder
   net = mlp_autoencoder(4, hidden=(16,))
   params = recipes.init(net, 0, jnp.zeros((1, 28, 28, 1)))
-  with pytest.raises(ValueError, match="stacked on a leading axis of 2"):
+  with pytest.raises(ValueError, match="^train: 2 seeds need params stacked on a leading axis of 2"):
     recipes.train(params, lambda *a, **k: None, {"image": ae_images()}, steps=1, batch_size=32, lr=LR, seed=(0, 1))
