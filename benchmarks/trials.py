@@ -1,8 +1,8 @@
 """T trials of one GAN configuration: vectorised in one program vs one after another (and PyTorch eager).
 
 Models (q8's, experiments/q8_gan_difficulties.py):
-- q8_2d: MLPGenerator(hidden=(256,)*4, batch_norm=True, init_std=0.02), MLPDiscriminator(hidden=(128,)*3,
-  maxout=5, init_std=0.02), latent 2, batch 100, on the 2-D grid mixture.
+- q8_2d: MLPGenerator(hidden=(128,)*4, batch_norm=True, init_std=0.02), MLPDiscriminator(hidden=(64,)*3,
+  maxout=5, init_std=0.02) (q8's default widths), latent 2, batch 100, on the 2-D grid mixture.
 - stacked_dcgan: DCGANGenerator(channels=3, base=16), DCGANDiscriminator(base=16), latent 64, batch 64,
   on random 28x28x3 uint8 images (throughput does not depend on pixel values).
 Adam (lr, betas) as benchmarks/gan_step.py for both; non-saturating losses, one D then one G update.
@@ -13,8 +13,9 @@ Adam (lr, betas) as benchmarks/gan_step.py for both; non-saturating losses, one 
 - aejax one after another: the same T trials as T separate states, each with the fused single-trial step.
 - aejax lax.map: the stacked states in one program as the vectorised runner, the trials one after
   another inside it (trainer.TrialStep(step, vectorise=False)).
-- pytorch eager (stacked_dcgan, when torch is installed): benchmarks/gan_step.py's mirror of the DCGAN,
-  its T trials one after another on the same batches. q8_2d has no PyTorch mirror (maxout layers).
+- pytorch eager (when torch is installed): the same networks in PyTorch with the Flax initial weights (outputs
+  checked against Flax's first), the usual eager loop, its T trials one after another on the same batches:
+  for stacked_dcgan benchmarks/gan_step.py's mirror of the DCGAN, for q8_2d `MLPMirror` below.
 
 Each repeat trains every trial --steps steps; repeats are interleaved, each runner first in turn; the
 median is reported as trial-steps per second, with ratios to the vectorised runner.
@@ -47,8 +48,8 @@ def models():
   """name -> (generator, discriminator, training data, latent, batch, image_output)."""
   images = np.random.default_rng(0).integers(0, 256, (6400, 28, 28, 3), dtype=np.uint8)
   return {
-      "q8_2d": (gan.MLPGenerator(hidden=(256,) * 4, batch_norm=True, init_std=0.02),
-                gan.MLPDiscriminator(hidden=(128,) * 3, maxout=5, init_std=0.02),
+      "q8_2d": (gan.MLPGenerator(hidden=(128,) * 4, batch_norm=True, init_std=0.02),
+                gan.MLPDiscriminator(hidden=(64,) * 3, maxout=5, init_std=0.02),
                 data.mixture("grid", 10000, seed=0)[0], 2, 100, False),
       "stacked_dcgan": (gan.DCGANGenerator(channels=3, base=16), gan.DCGANDiscriminator(base=16), images, 64, 64, True),
   }
@@ -94,12 +95,87 @@ class OneAfterAnother:
     return loss
 
 
+class MLPMirror:
+  """q8's 2-D pair in PyTorch with the Flax weights: the generator's hidden layers Linear (no bias) ->
+  BatchNorm1d (batch statistics) -> ReLU, then Linear; the discriminator's maxout layers Linear(width * k)
+  -> view [B, width, k] -> max over the k pieces, then Linear(1). make(g_params, d_params) -> (G, D)."""
+
+  @staticmethod
+  def make(g, d, g_params, d_params):
+    import torch
+    t = lambda a: torch.from_numpy(np.array(a, np.float32))
+
+    def linear(w, bias=True):
+      layer = torch.nn.Linear(*w["kernel"].shape, bias=bias)
+      layer.weight.data = t(np.asarray(w["kernel"]).T)
+      if bias:
+        layer.bias.data = t(w["bias"])
+      return layer
+
+    gp, dp = g_params["params"], d_params["params"]
+    g_layers = []
+    for i in range(len(g.hidden)):
+      norm = torch.nn.BatchNorm1d(g.hidden[i], eps=1e-5)
+      norm.weight.data, norm.bias.data = t(gp[f"BatchNorm_{i}"]["scale"]), t(gp[f"BatchNorm_{i}"]["bias"])
+      g_layers += [linear(gp[f"Dense_{i}"], bias=False), norm, torch.nn.ReLU()]
+    generator = torch.nn.Sequential(*g_layers, linear(gp[f"Dense_{len(g.hidden)}"]))
+
+    class Maxout(torch.nn.Module):
+      def __init__(self, w, width):
+        super().__init__()
+        self.layer, self.width = linear(w), width
+
+      def forward(self, h):
+        return self.layer(h).view(h.shape[0], self.width, -1).max(-1).values
+
+    discriminator = torch.nn.Sequential(*[Maxout(dp[f"Dense_{i}"], w) for i, w in enumerate(d.hidden)],
+                                        linear(dp[f"Dense_{len(d.hidden)}"]), torch.nn.Flatten(0))
+    return generator, discriminator
+
+
+class TorchMLPRunner:
+  """One trial of q8's 2-D GAN in PyTorch eager: D then G, non-saturating BCE, Adam (LR, BETAS), fresh z each."""
+
+  def __init__(self, g, d, g_params, d_params, x, latent):
+    import torch
+    self.torch, self.latent = torch, latent
+    self.g, self.d = MLPMirror.make(g, d, g_params, d_params)
+    z, pts = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (100, latent))), np.asarray(x[:100], np.float32)
+    with torch.no_grad():  # the mirror computes Flax's function (else it is not a mirror)
+      for name, got, want in (("generator", self.g(torch.from_numpy(z)), g.apply(g_params, z)),
+                              ("discriminator", self.d(torch.from_numpy(pts)), d.apply(d_params, pts))):
+        err = np.abs(got.numpy() - np.asarray(want)).max() / max(np.abs(np.asarray(want)).max(), 1e-6)
+        if not err < 1e-4:
+          raise AssertionError(f"the PyTorch {name} is not gan.py's: relative difference {err:.2g}")
+    self.x = torch.from_numpy(np.asarray(x, np.float32))
+    self.g_opt = torch.optim.Adam(self.g.parameters(), lr=LR, betas=BETAS)
+    self.d_opt = torch.optim.Adam(self.d.parameters(), lr=LR, betas=BETAS)
+
+  def train(self, idx):
+    torch, bce = self.torch, self.torch.nn.functional.binary_cross_entropy_with_logits
+    for rows in torch.from_numpy(idx):
+      real, fake = self.x[rows], self.g(torch.randn(len(rows), self.latent))
+      self.d_opt.zero_grad()
+      real_logits, fake_logits = self.d(real), self.d(fake.detach())
+      (bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits))).backward()
+      self.d_opt.step()
+      self.g_opt.zero_grad()
+      logits = self.d(self.g(torch.randn(len(rows), self.latent)))
+      g_loss = bce(logits, torch.ones_like(logits))
+      g_loss.backward()
+      self.g_opt.step()
+    return float(g_loss.item())
+
+
 class TorchTrials:
   name = "pytorch eager one after another"
 
-  def __init__(self, g, d, params, x, batch):
-    import gan_step  # its PyTorch mirror of the DCGAN, checked against the Flax modules
-    self.runners = [gan_step.TorchRunner(g, d, *p, x) for p in params]
+  def __init__(self, g, d, params, x, batch, latent, image_output):
+    if image_output:
+      import gan_step  # its PyTorch mirror of the DCGAN, checked against the Flax modules
+      self.runners = [gan_step.TorchRunner(g, d, *p, x) for p in params]
+    else:
+      self.runners = [TorchMLPRunner(g, d, *p, x, latent) for p in params]
     self.data = [trainer.DeviceData({"image": x}, batch, s, "jit") for s in range(len(params))]
 
   def train(self, start, steps):
@@ -123,8 +199,8 @@ def measure(name, args, torch):
   step = make_gan_step(*losses.gan_nonsaturating(g.apply, d.apply, latent, image_output=image_output))
   runners = [Vectorised(step, copy(), x, batch, args.fuse), OneAfterAnother(step, copy(), x, batch, args.fuse),
              Vectorised(step, copy(), x, batch, args.fuse, vectorise=False)]
-  if torch and name == "stacked_dcgan":
-    runners.append(TorchTrials(g, d, params, x, batch))
+  if torch:
+    runners.append(TorchTrials(g, d, params, x, batch, latent, image_output))
   t0 = time.perf_counter()
   for r in runners[:3]:  # compile (and warm up) outside the timing
     r.train(0, args.fuse)
