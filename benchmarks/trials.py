@@ -140,7 +140,7 @@ class TorchMLPRunner:
     import torch
     self.torch, self.latent = torch, latent
     self.g, self.d = MLPMirror.make(g, d, g_params, d_params)
-    z, pts = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (100, latent))), np.asarray(x[:100], np.float32)
+    z, pts = np.array(jax.random.normal(jax.random.PRNGKey(1), (100, latent))), np.array(x[:100], np.float32)
     with torch.no_grad():  # the mirror computes Flax's function (else it is not a mirror)
       for name, got, want in (("generator", self.g(torch.from_numpy(z)), g.apply(g_params, z)),
                               ("discriminator", self.d(torch.from_numpy(pts)), d.apply(d_params, pts))):
