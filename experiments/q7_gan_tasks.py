@@ -45,7 +45,7 @@ SCHEMA = C.schema(
                  hole=C.integer(14, min=1, max=27)),
     # semi-supervised GAN (Salimans et al. 2016): the discriminator is a classifier; ssl.labels labels,
     # every training image unlabeled; Adam lr 3e-3, beta1 0.5, batches of 100 labelled + 100 unlabeled
-    ssl=dict(labels=C.integer(100, min=10), seeds=C.integer(2, min=1), steps=C.integer(5000, min=1),
+    ssl=dict(labels=C.integer(100, min=10), seeds=C.integer(2, min=1), steps=C.integer(15000, min=1),
              batch=C.batch(100), lr=C.real(3e-3, above=0), latent=C.integer(100, min=1),
              d_hidden=C.integers((1000, 500, 250, 250, 250), min=1), g_hidden=C.integers((500, 500), min=1)),
 )
