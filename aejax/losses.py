@@ -200,8 +200,10 @@ def cross_entropy(apply_fn: Callable, augment_noise: float = 0.0):
 @by_value(parts=2)
 def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditional: bool = False,
                       pack: int = 1, image_output: bool = True, unroll: int = 0, unroll_lr: float = 1e-2,
-                      axis_name: str | None = None, r1: float = 0.0):
-  """Standard GAN losses (Goodfellow et al.), non-saturating generator loss.
+                      axis_name: str | None = None, r1: float = 0.0, hinge: bool = False):
+  """Standard GAN losses (Goodfellow et al.), non-saturating generator loss; or, with hinge=True, the
+  hinge loss (Lim & Ye 2017; Miyato et al. 2018's with spectral normalisation): the discriminator
+  minimises E relu(1 - D(x)) + E relu(1 + D(G(z))), the generator -E D(G(z)).
 
   Returns (d_loss_fn, g_loss_fn) with signatures
     d_loss_fn(d_params, g_params, batch, rng) and g_loss_fn(g_params, d_params, batch, rng).
@@ -245,8 +247,11 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
       x_fake = jax.lax.stop_gradient(x_fake)
     real = d_logits(d_params, to_float(batch["image"]), labels)
     fake_logits = d_logits(d_params, x_fake, labels)
-    loss = (optax.sigmoid_binary_cross_entropy(real, jnp.ones_like(real)).mean()
-            + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
+    if hinge:
+      loss = jax.nn.relu(1.0 - real).mean() + jax.nn.relu(1.0 + fake_logits).mean()
+    else:
+      loss = (optax.sigmoid_binary_cross_entropy(real, jnp.ones_like(real)).mean()
+              + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
     return loss, real, fake_logits
 
   def r1_penalty(d_params, batch):
@@ -271,7 +276,7 @@ def gan_nonsaturating(g_apply: Callable, d_apply: Callable, latent: int, conditi
       d_params, _ = jax.lax.scan(d_step, d_params, jax.random.split(jax.random.fold_in(rng, 1), unroll))
     x_fake, labels = fake(g_params, batch, rng)
     logits = d_logits(d_params, x_fake, labels)
-    loss = optax.sigmoid_binary_cross_entropy(logits, jnp.ones_like(logits)).mean()
+    loss = -logits.mean() if hinge else optax.sigmoid_binary_cross_entropy(logits, jnp.ones_like(logits)).mean()
     return loss, {"g_loss": loss}
 
   return d_loss_fn, g_loss_fn

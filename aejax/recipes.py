@@ -164,6 +164,7 @@ class GANOptions:
   g_steps: int = 1  # generator updates per step, after the d_steps discriminator updates
   d_lr: float | None = None  # the discriminator's learning rate (traced), when not `lr`
   r1: float = 0.0  # weight of the R1 penalty on D's gradient at real data (traced; 0: no penalty term)
+  hinge: bool = False  # the hinge loss instead of the non-saturating one (losses.gan_nonsaturating)
   pack: int = 1
   unroll: int = 0
   unroll_lr: float = 1e-2
@@ -220,7 +221,8 @@ def train_gan(generator, discriminator, images, opts: GANOptions, *, seed: int |
   fns = loss_fns or losses.gan_nonsaturating(generator.apply, discriminator.apply, o.latent, conditional=conditional,
                                              pack=o.pack, image_output=o.image_output, unroll=o.unroll,
                                              unroll_lr=o.unroll_lr, axis_name=parallel.axis_name(mode),
-                                             r1=1.0 if o.r1 else 0.0)  # on or off; its weight is traced
+                                             r1=1.0 if o.r1 else 0.0,  # on or off; its weight is traced
+                                             hinge=o.hinge)
   step = make_gan_step(*fns, axis_name=parallel.axis_name(mode), d_steps=o.d_steps, g_steps=o.g_steps)
   return fit(state, step, data, o.steps, mode=mode, log_every=log_every, name=name, eval_fn=eval_fn,
              steps_per_dispatch=steps_per_dispatch or GAN_STEPS_PER_DISPATCH, vectorise_trials=vectorise_trials)

@@ -69,6 +69,15 @@ def time_calls(fn, state, args, seconds: float = 1.0, repeats: int = 3, max_call
   return float(np.median(per_call)), state
 
 
+def check_mirror(name: str, got, want, rtol: float = 1e-4):
+  """A PyTorch mirror computes gan.py's function: its outputs agree with Flax's to float32 rounding,
+  relative to the largest output (else it is not a mirror and its timings say nothing)."""
+  got, want = np.asarray(got), np.asarray(want)
+  err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-6)
+  if not err < rtol:
+    raise AssertionError(f"the PyTorch {name} is not gan.py's: relative difference {err:.2g}")
+
+
 def machine() -> dict:
   d = jax.devices()[0]
   return {"backend": jax.default_backend(), "device": d.device_kind, "device_count": jax.device_count(),

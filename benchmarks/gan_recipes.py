@@ -5,7 +5,8 @@ classifier's features (MNIST) or the confident modes (Stacked MNIST); wall secon
 
 A candidate is comma-separated key=value settings over today's recipe (BASE):
   g_base, d_base: the networks' widths; d_bn: batch norm in D (0/1); lr, d_lr (default lr), beta1;
-  steps, batch; g_steps: G updates per step; r1: the R1 penalty's weight.
+  steps, batch; g_steps: G updates per step; r1: the R1 penalty's weight; hinge: the hinge loss (0/1);
+  d_sn: spectral normalisation of D's kernels (0/1).
 Adam cosine-decayed to 0; the averaged generator is sampled (train.default_average_decay).
 
   python benchmarks/gan_recipes.py --data mnist --candidates "lr=1e-3;lr=2e-4,beta1=0.5;g_base=64" [--evals 3]
@@ -25,8 +26,9 @@ from aejax.evaluation import classifier, fd, modes  # noqa: E402
 from aejax.models import gan  # noqa: E402
 
 LATENT = 64
-BASE = {"mnist": dict(g_base=32, d_base=32, d_bn=1, lr=1e-3, d_lr=0.0, beta1=0.5, steps=3000, batch=128, g_steps=1, r1=0.0),
-        "stacked": dict(g_base=16, d_base=16, d_bn=1, lr=5e-4, d_lr=0.0, beta1=0.5, steps=3000, batch=64, g_steps=1, r1=0.0)}
+COMMON = dict(d_bn=1, d_lr=0.0, beta1=0.5, steps=3000, g_steps=1, r1=0.0, hinge=0, d_sn=0)
+BASE = {"mnist": dict(COMMON, g_base=32, d_base=32, lr=1e-3, batch=128),
+        "stacked": dict(COMMON, g_base=16, d_base=16, lr=5e-4, batch=64)}
 
 
 def parse(spec, base):
@@ -56,7 +58,7 @@ def main():
   for spec in a.candidates.split(";"):
     c = parse(spec, BASE[a.data])
     g = gan.DCGANGenerator(channels=3 if stacked else 1, base=c["g_base"])
-    d = gan.DCGANDiscriminator(base=c["d_base"], batch_norm=bool(c["d_bn"]))
+    d = gan.DCGANDiscriminator(base=c["d_base"], batch_norm=bool(c["d_bn"]), spectral_norm=bool(c["d_sn"]))
 
     def eval_fn(state):
       x = gan.generate(g.apply, state.average["g"], a.samples, LATENT, 30_000)
@@ -67,7 +69,8 @@ def main():
       return {"confident_pct": float(100 * np.mean(probs.max(-1) >= 0.9)), "fd": fd.frechet_distance(clf.features(x), ref)}
 
     opts = recipes.GANOptions(latent=LATENT, steps=c["steps"], batch_size=c["batch"], lr=c["lr"], beta1=c["beta1"],
-                              d_lr=c["d_lr"] or None, g_steps=c["g_steps"], r1=c["r1"], decay_steps=c["steps"], alpha=0.0)
+                              d_lr=c["d_lr"] or None, g_steps=c["g_steps"], r1=c["r1"], hinge=bool(c["hinge"]),
+                              decay_steps=c["steps"], alpha=0.0)
     t0 = time.perf_counter()
     _, history = recipes.train_gan(g, d, train_x, opts, seed=a.seed, log_every=c["steps"] // a.evals, eval_fn=eval_fn,
                                    steps_per_dispatch=50)

@@ -215,11 +215,8 @@ class TorchRunner:
     with torch.no_grad():
       g_out = self.g(torch.from_numpy(z)).numpy().transpose(0, 2, 3, 1)
       d_out = self.d(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
-    for name, got, want in (("generator", g_out, g.apply(g_params, z)), ("discriminator", d_out, d.apply(d_params, x))):
-      want = np.asarray(want)
-      err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-6)
-      if not err < 1e-4:
-        raise AssertionError(f"the PyTorch {name} is not gan.py's: relative difference {err:.2g}")
+    common.check_mirror("generator", g_out, g.apply(g_params, z))
+    common.check_mirror("discriminator", d_out, d.apply(d_params, x))
 
   def train(self, idx):
     bce = F.binary_cross_entropy_with_logits

@@ -141,12 +141,9 @@ class TorchMLPRunner:
     self.torch, self.latent = torch, latent
     self.g, self.d = MLPMirror.make(g, d, g_params, d_params)
     z, pts = np.array(jax.random.normal(jax.random.PRNGKey(1), (100, latent))), np.array(x[:100], np.float32)
-    with torch.no_grad():  # the mirror computes Flax's function (else it is not a mirror)
-      for name, got, want in (("generator", self.g(torch.from_numpy(z)), g.apply(g_params, z)),
-                              ("discriminator", self.d(torch.from_numpy(pts)), d.apply(d_params, pts))):
-        err = np.abs(got.numpy() - np.asarray(want)).max() / max(np.abs(np.asarray(want)).max(), 1e-6)
-        if not err < 1e-4:
-          raise AssertionError(f"the PyTorch {name} is not gan.py's: relative difference {err:.2g}")
+    with torch.no_grad():
+      common.check_mirror("generator", self.g(torch.from_numpy(z)), g.apply(g_params, z))
+      common.check_mirror("discriminator", self.d(torch.from_numpy(pts)), d.apply(d_params, pts))
     self.x = torch.from_numpy(np.asarray(x, np.float32))
     self.g_opt = torch.optim.Adam(self.g.parameters(), lr=LR, betas=BETAS)
     self.d_opt = torch.optim.Adam(self.d.parameters(), lr=LR, betas=BETAS)

@@ -33,3 +33,15 @@ def test_conditional_dcgan_step_and_generate():
   # same z, different label -> different image: the label is used
   x2 = gan.generate(g.apply, state.g.params, 7, 8, seed=0, labels=(np.arange(7) + 1) % 10, batch_size=4)
   assert np.abs(x - x2).max() > 1e-4
+
+
+def test_hinge_option_reaches_the_loss():
+  # with lr 0 both runs score the same samples with the same D: the non-saturating G loss, mean softplus(-f),
+  # exceeds the hinge's, mean -f, since softplus(x) > x everywhere; equal losses would mean the option was dropped
+  points = data.mixture("ring", 256, seed=0)[0]
+  g, d = gan.MLPGenerator(hidden=(16,)), gan.MLPDiscriminator(hidden=(16,))
+  run = lambda hinge: recipes.train_gan(g, d, points, recipes.GANOptions(latent=4, steps=1, batch_size=64, lr=0.0,
+                                                                         image_output=False, hinge=hinge),
+                                        seed=0, log_every=1)[1][-1]
+  plain, hinge = run(False), run(True)
+  assert plain["g_loss"] > hinge["g_loss"] and plain["d_loss"] != hinge["d_loss"]

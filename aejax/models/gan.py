@@ -141,18 +141,20 @@ class DCGANDiscriminator(nn.Module):
   num_classes: int = 0
   batch_std: bool = False
   batch_norm: bool = True  # BatchNorm after the second conv, as Radford et al.'s DCGAN (else none)
+  spectral_norm: bool = False  # every kernel spectrally normalised (Miyato et al. 2018; layers.spectral_normalised)
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
   conv: Any = layers.Conv  # or nn.Conv: same params and function, slower on a CPU
 
   @nn.compact
   def __call__(self, x, labels=None):
-    h = nn.leaky_relu(self.conv(self.base, (4, 4), strides=(2, 2), padding="SAME")(2 * x - 1), 0.2)
+    sn = {"spectral_norm": True} if self.spectral_norm else {}
+    h = nn.leaky_relu(self.conv(self.base, (4, 4), strides=(2, 2), padding="SAME", **sn)(2 * x - 1), 0.2)
     if self.batch_std:
       h = minibatch_std(h, self.axis_name)
-    h = self.conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME")(h)
+    h = self.conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME", **sn)(h)
     h = nn.leaky_relu(BatchNorm(self.axis_name)(h) if self.batch_norm else h, 0.2)
     h = h.reshape((x.shape[0], -1))
-    logits = nn.Dense(1)(h)[:, 0]
+    logits = (layers.Dense(1, spectral_norm=True) if self.spectral_norm else nn.Dense(1))(h)[:, 0]
     if self.num_classes:
       # projection (Miyato & Koyama 2018): a one-hot label concatenated before this last linear layer
       # would only shift the logit per class, so D could not judge whether x matches its label

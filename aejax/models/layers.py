@@ -109,6 +109,21 @@ conv_transpose.defvjp(lambda x, kernel, strides, pads: (conv_transpose(x, kernel
                       _conv_transpose_bwd)
 
 
+def spectral_normalised(kernel, iters: int = 20):
+  """kernel / sigma, sigma its largest singular value as a [fan_in, features] matrix (Miyato et al. 2018).
+
+  Stateless: sigma = ||W v||, v from `iters` power iterations on W^T W started at a fixed vector and held
+  constant in the gradient, as Miyato et al.'s u and v are (they keep u between steps and iterate once; here
+  nothing is kept, so a module's params stay its only variables). Each iteration multiplies the error in v
+  by (sigma_2 / sigma_1)^2.
+  """
+  w = kernel.reshape((-1, kernel.shape[-1]))
+  gram = jax.lax.stop_gradient(w.T @ w)
+  v = jnp.ones((w.shape[1],), w.dtype) / jnp.sqrt(w.shape[1])
+  v = jax.lax.fori_loop(0, iters, lambda _, v: (lambda u: u / jnp.linalg.norm(u))(gram @ v), v)
+  return kernel / jnp.linalg.norm(w @ jax.lax.stop_gradient(v))
+
+
 def _strides(strides) -> tuple[int, int]:
   return (1, 1) if strides is None else (strides, strides) if isinstance(strides, int) else tuple(strides)
 
@@ -131,12 +146,14 @@ class _Conv2D(nn.Module):
   use_bias: bool = True
   kernel_init: Callable = nn.initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
+  spectral_norm: bool = False  # the kernel divided by its largest singular value (spectral_normalised)
 
   @nn.compact
   def __call__(self, x):
     if isinstance(self.kernel_size, int) or len(self.kernel_size) != 2:  # an int is a 1-D kernel in Flax
       raise ValueError(f"{type(self).__name__} is 2-D: kernel_size must be (kh, kw), got {self.kernel_size!r}")
     kernel = self.param("kernel", self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
+    kernel = spectral_normalised(kernel) if self.spectral_norm else kernel
     y = self._convolve(x, kernel, _strides(self.strides), _explicit(self.padding))
     if self.use_bias:
       y = y + self.param("bias", self.bias_init, (self.features,))
@@ -161,3 +178,16 @@ class ConvTranspose(_Conv2D):
     if isinstance(padding, str):
       padding = tuple(_transpose_padding(k, s, padding) for k, s in zip(kernel.shape[:2], strides))
     return (conv_transpose if custom_backward() else conv_transpose.fun)(x, kernel, strides, padding)
+
+
+class Dense(nn.Module):
+  """nn.Dense's parameters and function, with `spectral_norm` as the convolutions' (either module's params
+  load in the other)."""
+  features: int
+  spectral_norm: bool = False
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param("kernel", nn.linear.default_kernel_init, (x.shape[-1], self.features))
+    kernel = spectral_normalised(kernel) if self.spectral_norm else kernel
+    return x @ kernel + self.param("bias", nn.initializers.zeros_init(), (self.features,))

@@ -135,3 +135,38 @@ def test_flax_form_where_nothing_was_measured(monkeypatch, module, size, cin):
   assert not layers.custom_backward() and "custom_vjp" not in grad_jaxpr()
   ref = nn.Conv(8, **DCGAN) if isinstance(module, layers.Conv) else nn.ConvTranspose(8, **DCGAN)
   assert_same_function(module, ref, x)
+
+
+def _known_spectrum(s=(3.0, 1.0, 0.5, 0.1), rows=6):
+  """A [rows, len(s)] matrix with singular values s and its top singular vectors u, v."""
+  u, _ = np.linalg.qr(RNG.standard_normal((rows, len(s))))
+  v, _ = np.linalg.qr(RNG.standard_normal((len(s), len(s))))
+  return (u * np.asarray(s)) @ v.T, u[:, 0], v[:, 0]
+
+
+def test_spectral_normalised_closed_form():
+  # 20 power iterations shrink v's error by (1/3)^40, far below float32's eps: sigma is the exact top
+  # singular value to rounding, and the gradient is d(W / sigma) with d sigma = u^T dW v (v held constant)
+  w, u, v = _known_spectrum()
+  g = RNG.standard_normal(w.shape)
+  got = layers.spectral_normalised(jnp.asarray(w, jnp.float32))
+  np.testing.assert_allclose(np.linalg.svd(np.asarray(got, np.float64), compute_uv=False)[0], 1.0, rtol=1e-5)
+  grad = jax.grad(lambda w: jnp.sum(layers.spectral_normalised(w) * g))(jnp.asarray(w, jnp.float32))
+  want = g / 3.0 - np.sum(w * g) / 9.0 * np.outer(u, v)
+  np.testing.assert_allclose(grad, want, atol=1e-5 * np.abs(g).max())
+
+
+def test_spectral_norm_layers():
+  # a conv kernel is normalised as its [kh * kw * in, out] matrix; off, the layers are Flax's
+  x = _x(7, 2)
+  conv, params = layers.Conv(3, spectral_norm=True, **DCGAN), _init(layers.Conv(3, **DCGAN), x)
+  k = np.asarray(params["params"]["kernel"], np.float64)
+  sigma = np.linalg.svd(k.reshape((-1, 3)), compute_uv=False)[0]
+  scaled = {"params": {**params["params"], "kernel": params["params"]["kernel"] / sigma}}
+  np.testing.assert_allclose(conv.apply(params, x), layers.Conv(3, **DCGAN).apply(scaled, x), rtol=1e-4, atol=1e-5)
+  h = jnp.asarray(RNG.standard_normal((4, 5)), jnp.float32)
+  dense = _init(nn.Dense(3), h)
+  jax.tree.map(np.testing.assert_array_equal, _init(layers.Dense(3), h), dense)
+  np.testing.assert_allclose(layers.Dense(3).apply(dense, h), nn.Dense(3).apply(dense, h), rtol=1e-6)
+  d, xd = gan.DCGANDiscriminator(base=4), jnp.zeros((2, 28, 28, 1))
+  assert jax.tree.map(jnp.shape, _init(d, xd)) == jax.tree.map(jnp.shape, _init(d.clone(spectral_norm=True), xd))
