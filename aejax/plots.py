@@ -64,7 +64,7 @@ def scatter2d(panels: dict, labels, path, title: str = "", xlabel="x1", ylabel="
     classes = np.unique(values)
     palette = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     colours = palette(np.searchsorted(classes, values))
-  fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4), squeeze=False)
+  fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4), squeeze=False, layout="constrained")
   for ax, name, xl, yl in zip(axes[0], names, xlabels, ylabels):
     pts = np.asarray(panels[name])
     if values is None:
