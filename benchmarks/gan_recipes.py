@@ -3,7 +3,7 @@ checkpoints by the share of samples the pretrained classifier reads confidently 
 MNIST all three channels, aejax.evaluation.modes.stacked_mnist_modes) and by the Frechet distance in the
 classifier's features (MNIST) or the confident modes (Stacked MNIST); wall seconds per candidate on this machine.
 
-A candidate is comma-separated key=value settings over today's recipe (BASE):
+A candidate is comma-separated key=value settings over a base recipe (BASE):
   g_base, d_base: the networks' widths; d_bn: batch norm in D (0/1); lr, d_lr (default lr), beta1;
   steps, batch; g_steps: G updates per step; r1: the R1 penalty's weight; hinge: the hinge loss (0/1);
   d_sn: spectral normalisation of D's kernels (0/1).
@@ -27,6 +27,7 @@ from aejax.models import gan  # noqa: E402
 
 LATENT = 64
 COMMON = dict(d_bn=1, d_lr=0.0, beta1=0.5, steps=3000, g_steps=1, r1=0.0, hinge=0, d_sn=0)
+# mnist: q7's DCGAN as the search began, with batch norm in D (q7 has since trained D without it: d_bn=0)
 BASE = {"mnist": dict(COMMON, g_base=32, d_base=32, lr=1e-3, batch=128),
         "stacked": dict(COMMON, g_base=16, d_base=16, lr=5e-4, batch=64)}
 
@@ -44,7 +45,7 @@ def parse(spec, base):
 def main():
   p = argparse.ArgumentParser()
   p.add_argument("--data", choices=tuple(BASE), default="mnist")
-  p.add_argument("--candidates", required=True, help="';'-separated candidates; '' is today's recipe")
+  p.add_argument("--candidates", required=True, help="';'-separated candidates; '' is the base recipe")
   p.add_argument("--evals", type=int, default=3)
   p.add_argument("--samples", type=int, default=2000)
   p.add_argument("--seed", type=int, default=0)
