@@ -6,7 +6,8 @@ classifier's features (MNIST) or the confident modes (Stacked MNIST); wall secon
 A candidate is comma-separated key=value settings over a base recipe (BASE):
   g_base, d_base: the networks' widths; d_bn: batch norm in D (0/1); lr, d_lr (default lr), beta1;
   steps, batch; g_steps: G updates per step; r1: the R1 penalty's weight; hinge: the hinge loss (0/1);
-  d_sn: spectral normalisation of D's kernels (0/1).
+  d_sn: spectral normalisation of D's kernels (0/1); g_fc, d_fc: the width of a fully connected hidden layer
+  in G (before its 7x7 projection) and in D (before its logit), 0 for none; d_std: D's minibatch-std feature (0/1).
 Adam cosine-decayed to 0; the averaged generator is sampled (train.default_average_decay).
 
   python benchmarks/gan_recipes.py --data mnist --candidates "lr=1e-3;lr=2e-4,beta1=0.5;g_base=64" [--evals 3]
@@ -26,7 +27,7 @@ from aejax.evaluation import classifier, fd, modes  # noqa: E402
 from aejax.models import gan  # noqa: E402
 
 LATENT = 64
-COMMON = dict(d_bn=1, d_lr=0.0, beta1=0.5, steps=3000, g_steps=1, r1=0.0, hinge=0, d_sn=0)
+COMMON = dict(d_bn=1, d_lr=0.0, beta1=0.5, steps=3000, g_steps=1, r1=0.0, hinge=0, d_sn=0, g_fc=0, d_fc=0, d_std=0)
 # mnist: q7's DCGAN as the search began, with batch norm in D (q7 has since trained D without it: d_bn=0)
 BASE = {"mnist": dict(COMMON, g_base=32, d_base=32, lr=1e-3, batch=128),
         "stacked": dict(COMMON, g_base=16, d_base=16, lr=5e-4, batch=64)}
@@ -58,8 +59,9 @@ def main():
   rows = []
   for spec in a.candidates.split(";"):
     c = parse(spec, BASE[a.data])
-    g = gan.DCGANGenerator(channels=3 if stacked else 1, base=c["g_base"])
-    d = gan.DCGANDiscriminator(base=c["d_base"], batch_norm=bool(c["d_bn"]), spectral_norm=bool(c["d_sn"]))
+    g = gan.DCGANGenerator(channels=3 if stacked else 1, base=c["g_base"], hidden=c["g_fc"])
+    d = gan.DCGANDiscriminator(base=c["d_base"], batch_norm=bool(c["d_bn"]), spectral_norm=bool(c["d_sn"]),
+                               hidden=c["d_fc"], batch_std=bool(c["d_std"]))
 
     def eval_fn(state):
       x = gan.generate(g.apply, state.average["g"], a.samples, LATENT, 30_000)

@@ -112,11 +112,14 @@ class DCGANGenerator(nn.Module):
 
   batch_norm: BatchNorm (batch statistics) after the hidden layers, as Radford et al.'s DCGAN;
   otherwise LayerNorm (each sample normalised on its own).
+  hidden > 0: a fully connected layer of that width (normalised, ReLU) before the 7x7 projection, as
+  InfoGAN's MNIST generator (Chen et al. 2016: 1024).
   """
   channels: int = 1
   base: int = 64
   num_classes: int = 0
   batch_norm: bool = True
+  hidden: int = 0
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
   conv_transpose: Any = layers.ConvTranspose  # or nn.ConvTranspose: same params and function, slower on a CPU
 
@@ -126,6 +129,8 @@ class DCGANGenerator(nn.Module):
   @nn.compact
   def __call__(self, z, labels=None, train: bool = True):
     h = _with_label(z, labels, self.num_classes)
+    if self.hidden:
+      h = nn.relu(self._norm(nn.Dense(self.hidden)(h)))
     h = nn.Dense(7 * 7 * 2 * self.base)(h)
     h = self._norm(h.reshape((z.shape[0], 7, 7, 2 * self.base))) if self.batch_norm else nn.LayerNorm()(h)
     h = nn.relu(h).reshape((z.shape[0], 7, 7, 2 * self.base))
@@ -136,11 +141,15 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
   """x [B, 28, 28, C] in [0, 1] -> logits [B]. batch_std: minibatch-std feature map before the last conv.
-  num_classes > 0: class-conditional by projection of the label embedding onto the features."""
+  num_classes > 0: class-conditional by projection of the label embedding onto the features.
+  hidden > 0: a fully connected layer of that width (leaky ReLU) before the logit, as InfoGAN's MNIST
+  discriminator (Chen et al. 2016: 1024), so that the logit is a non-linear function of the whole image's
+  features rather than a sum of local ones."""
   base: int = 64
   num_classes: int = 0
   batch_std: bool = False
   batch_norm: bool = True  # BatchNorm after the second conv, as Radford et al.'s DCGAN (else none)
+  hidden: int = 0
   spectral_norm: bool = False  # every kernel spectrally normalised (Miyato et al. 2018; layers.spectral_normalised)
   axis_name: str | None = None  # set by the trainer under pmap: batch statistics over all devices
   conv: Any = layers.Conv  # or nn.Conv: same params and function, slower on a CPU
@@ -154,6 +163,8 @@ class DCGANDiscriminator(nn.Module):
     h = self.conv(2 * self.base, (4, 4), strides=(2, 2), padding="SAME", **sn)(h)
     h = nn.leaky_relu(BatchNorm(self.axis_name)(h) if self.batch_norm else h, 0.2)
     h = h.reshape((x.shape[0], -1))
+    if self.hidden:
+      h = nn.leaky_relu(layers.Dense(self.hidden, spectral_norm=self.spectral_norm)(h), 0.2)
     logits = (layers.Dense(1, spectral_norm=True) if self.spectral_norm else nn.Dense(1))(h)[:, 0]
     if self.num_classes:
       # projection (Miyato & Koyama 2018): a one-hot label concatenated before this last linear layer

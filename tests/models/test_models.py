@@ -80,15 +80,23 @@ def test_vae(conv, likelihood):
   assert_all_grads_flow(loss, params)
 
 
-@pytest.mark.parametrize("num_classes", [0, 10])
-def test_dcgan(num_classes):
-  g, d = gan.DCGANGenerator(num_classes=num_classes, base=8), gan.DCGANDiscriminator(num_classes=num_classes, base=8)
-  z, labels = jnp.ones((4, 16)), jnp.arange(4) if num_classes else None
+@pytest.mark.parametrize("num_classes, hidden", [(0, 0), (10, 0), (0, 16), (10, 16)])
+def test_dcgan(num_classes, hidden):
+  g = gan.DCGANGenerator(num_classes=num_classes, base=8, hidden=hidden)
+  d = gan.DCGANDiscriminator(num_classes=num_classes, base=8, hidden=hidden)
+  # distinct rows: batch-normalised identical rows would be exactly 0, where ReLU passes no gradient
+  z, labels = jax.random.normal(KEY, (4, 16)), jnp.arange(4) if num_classes else None
   gp = g.init(KEY, z, labels)
   dp = d.init(KEY, X, labels)
   assert g.apply(gp, z, labels).shape == (4, 28, 28, 1)
   assert d.apply(dp, X, labels).shape == (4,)
+  # the hidden layers are one Dense more in each network, of that width
+  assert len(gp["params"]) == 5 + 2 * bool(hidden) and len(dp["params"]) == 4 + bool(hidden) + bool(num_classes)
+  if hidden:
+    assert gp["params"]["Dense_0"]["kernel"].shape == (16 + num_classes, hidden)
+    assert dp["params"]["Dense_0"]["kernel"].shape == (7 * 7 * 16, hidden)
   assert_all_grads_flow(lambda p: jnp.mean(d.apply(dp, jax.nn.sigmoid(g.apply(p, z, labels)), labels)), gp)
+  assert_all_grads_flow(lambda p: jnp.mean(d.apply(p, jax.nn.sigmoid(g.apply(gp, z, labels)), labels)), dp)
 
 
 def test_mlp_gan():
